@@ -1,0 +1,2 @@
+export { ConfigSchema, type Config } from './schema.js';
+export { loadConfig, type LoadConfigOptions, type DeepPartial } from './load-config.js';

@@ -1,0 +1,85 @@
+// The one table of user-facing error codes. A code is never reused for another meaning; a test keeps
+// this table and docs/errors.md in agreement (regenerate the doc with `npm run docs:errors`).
+// `message` is the default text: what went wrong and what to do about it. A thrown error may carry a
+// more specific message naming the offending value.
+
+export interface ErrorCodeSpec {
+  readonly status: number;
+  readonly message: string;
+}
+
+export const ERROR_CODES = {
+  // Requests to the control API
+  MG_ERR_REQUEST_INVALID: { status: 400, message: 'The request does not match the API schema. Check the field named in the message against /api/v1/openapi.json.' },
+  MG_ERR_REQUEST_ROUTE_NOT_FOUND: { status: 404, message: 'No such endpoint. The control API lives under /api/v1; see /api/v1/openapi.json for the routes.' },
+  MG_ERR_REQUEST_TOO_LARGE: { status: 413, message: 'The request body is larger than the configured limit (server.bodyLimit). Send a smaller body or raise the limit.' },
+  MG_ERR_REQUEST_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'The Content-Type is not accepted by this endpoint. Use application/json, or multipart/form-data for uploads.' },
+  MG_ERR_REQUEST_MALFORMED_JSON: { status: 400, message: 'The request body is not valid JSON. Check quoting and trailing commas.' },
+  MG_ERR_INTERNAL: { status: 500, message: 'Modelgate failed unexpectedly. The server log has the details under this error id.' },
+
+  // Configuration
+  MG_ERR_CONFIG_INVALID: { status: 400, message: 'The configuration is invalid. Fix the setting named in the message (modelgate.yaml, MODELGATE_* variables or flags).' },
+  MG_ERR_CONFIG_FILE_UNREADABLE: { status: 400, message: 'The configuration file cannot be read or is not valid YAML. Check the path given with --config and its syntax.' },
+
+  // Authentication and authorisation
+  MG_ERR_AUTH_MISSING_KEY: { status: 401, message: 'No API key was sent. Send "Authorization: Bearer <key>"; the first admin key is in $MODELGATE_HOME/admin.key.' },
+  MG_ERR_AUTH_INVALID_KEY: { status: 401, message: 'The API key is unknown or revoked. Ask an admin for a key (modelgate keys create).' },
+  MG_ERR_AUTH_FORBIDDEN: { status: 403, message: 'The API key\'s role does not allow this action. Use a key with the role named in the message.' },
+  MG_ERR_AUTH_MODEL_OUT_OF_SCOPE: { status: 403, message: 'The API key is limited to other models. Use a key whose model patterns include this model.' },
+
+  // API keys
+  MG_ERR_KEY_NOT_FOUND: { status: 404, message: 'No API key has that id. List keys with `modelgate keys list`.' },
+  MG_ERR_KEY_INVALID_ROLE: { status: 400, message: 'Unknown role. Roles are invoker, viewer, operator, approver and admin.' },
+  MG_ERR_KEY_INVALID_NAME: { status: 400, message: 'A key name is 1 to 64 letters, digits, dots, dashes or underscores.' },
+  MG_ERR_KEY_INVALID_PATTERN: { status: 400, message: 'A model pattern is a model name with * wildcards, e.g. fraud-*.' },
+  MG_ERR_KEY_ALREADY_REVOKED: { status: 409, message: 'That key is already revoked.' },
+
+  // Models, versions and aliases
+  MG_ERR_MODEL_INVALID_NAME: { status: 400, message: 'A model name is 1 to 64 lower-case letters, digits, dots, dashes or underscores, starting with a letter or digit.' },
+  MG_ERR_MODEL_NOT_FOUND: { status: 404, message: 'No model has that name. List models with `modelgate models list`.' },
+  MG_ERR_MODEL_VERSION_NOT_FOUND: { status: 404, message: 'The model has no such version. List its versions with `modelgate models show <name>`.' },
+  MG_ERR_MODEL_ALIAS_NOT_FOUND: { status: 404, message: 'The model has no such alias. List aliases with `modelgate models alias list <name>`.' },
+  MG_ERR_MODEL_INVALID_REF: { status: 400, message: 'A model reference is <name>, <name>@<version number> or <name>@<alias>.' },
+  MG_ERR_MODEL_INVALID_ALIAS: { status: 400, message: 'An alias is 1 to 64 lower-case letters, digits, dashes or underscores, starting with a letter, and not "latest" or a number.' },
+  MG_ERR_MODEL_VERSION_ARCHIVED: { status: 409, message: 'That version is archived and cannot be deployed or aliased. Register or pick another version.' },
+  MG_ERR_MODEL_PARENT_NOT_FOUND: { status: 400, message: 'The --parent version does not exist for this model. Give an existing version number or alias.' },
+  MG_ERR_MODEL_INVALID_METADATA: { status: 400, message: 'Metadata is key=value pairs; keys are 1 to 128 characters of letters, digits, dots, dashes, underscores or slashes.' },
+  MG_ERR_MODEL_INVALID_OWNER: { status: 400, message: 'An owner is "team" or "team <contact>", e.g. "risk-ml <risk-ml@example.com>".' },
+
+  // Artifacts
+  MG_ERR_ARTIFACT_UNREADABLE: { status: 400, message: 'The artifact file cannot be read. Check the path and permissions.' },
+  MG_ERR_ARTIFACT_NOT_ONNX: { status: 400, message: 'The artifact is not an ONNX model. Export the model to ONNX (a serialized ModelProto) and register the .onnx file.' },
+  MG_ERR_ARTIFACT_TRUNCATED: { status: 400, message: 'The ONNX file ends before the model does: it was cut off while copying or downloading. Copy it again and check its size.' },
+  MG_ERR_ARTIFACT_NO_GRAPH: { status: 400, message: 'The ONNX model has no graph, or its graph has no inputs or outputs. Re-export the model.' },
+  MG_ERR_ARTIFACT_UNSUPPORTED_FORMAT: { status: 400, message: 'That artifact format is not supported. Supported formats: onnx.' },
+  MG_ERR_ARTIFACT_TOO_LARGE: { status: 413, message: 'The artifact is larger than registry.maxArtifactBytes. Raise the limit or shrink the model.' },
+  MG_ERR_ARTIFACT_CORRUPTED: { status: 500, message: 'The stored artifact no longer matches its sha256: the blob was changed on disk. Restore it from backup or register the model again.' },
+  MG_ERR_ARTIFACT_MISSING: { status: 500, message: 'The stored artifact is missing from the artifact store. Restore $MODELGATE_HOME/artifacts from backup.' },
+
+  // Model cards
+  MG_ERR_CARD_UNREADABLE: { status: 400, message: 'The model card cannot be read or is not valid YAML or JSON. Check the file and its syntax.' },
+  MG_ERR_CARD_INVALID: { status: 400, message: 'The model card does not follow the Model Card Toolkit schema v0.0.2. Fix the fields named in the message.' },
+  MG_ERR_CARD_NOT_FOUND: { status: 404, message: 'That version has no model card. Add one with `modelgate models card set <name@version> card.yaml`.' },
+  MG_ERR_CARD_REVISION_NOT_FOUND: { status: 404, message: 'The card has no such revision. `modelgate models card <name@version> --history` lists them.' },
+
+  // Reference data
+  MG_ERR_REFERENCE_UNREADABLE: { status: 400, message: 'The reference data cannot be read. Give a CSV file with a header row or a JSONL file with one object per line.' },
+  MG_ERR_REFERENCE_UNSUPPORTED_FORMAT: { status: 400, message: 'Reference data must be .csv or .jsonl (or .ndjson).' },
+  MG_ERR_REFERENCE_EMPTY: { status: 400, message: 'The reference data has no rows. Give the training or validation data the model was built on.' },
+  MG_ERR_REFERENCE_MISSING_COLUMN: { status: 400, message: 'The reference data lacks a column the model needs. Add the column named in the message, or correct the feature list.' },
+  MG_ERR_REFERENCE_NON_NUMERIC: { status: 400, message: 'A column that feeds a numeric model input holds values that are not numbers. Clean the column named in the message.' },
+
+  // Store
+  MG_ERR_STORE_UNAVAILABLE: { status: 503, message: 'The database cannot be reached. Check MODELGATE_DATABASE_URL and that the server is running.' },
+  MG_ERR_STORE_MIGRATION_FAILED: { status: 500, message: 'A database migration failed; nothing was changed. The message names the migration.' },
+  MG_ERR_STORE_CONFLICT: { status: 409, message: 'Another change to the same object happened at the same time. Retry the operation.' },
+
+  // Audit
+  MG_ERR_AUDIT_INVALID_QUERY: { status: 400, message: 'Invalid audit query. --limit is 1 to 1000; --since is an ISO 8601 time.' },
+
+  // CLI
+  MG_ERR_CLI_USAGE: { status: 400, message: 'The command line is incomplete or wrong. Run the command with --help for its usage.' },
+  MG_ERR_CLI_SERVER_UNREACHABLE: { status: 503, message: 'The Modelgate server named by --url or MODELGATE_URL cannot be reached. Check the URL, or leave it unset to work on the local store.' },
+} as const satisfies Record<string, ErrorCodeSpec>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
