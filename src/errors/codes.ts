@@ -15,7 +15,7 @@ export const ERROR_CODES = {
   MG_ERR_REQUEST_TOO_LARGE: { status: 413, message: 'The request body is larger than the configured limit (server.bodyLimit). Send a smaller body or raise the limit.' },
   MG_ERR_REQUEST_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'The Content-Type is not accepted by this endpoint. Use application/json, or multipart/form-data for uploads.' },
   MG_ERR_REQUEST_MALFORMED_JSON: { status: 400, message: 'The request body is not valid JSON. Check quoting and trailing commas.' },
-  MG_ERR_INTERNAL: { status: 500, message: 'Modelgate failed unexpectedly. The server log has the details under this error id.' },
+  MG_ERR_SERVER_INTERNAL: { status: 500, message: 'Modelgate failed unexpectedly. The server log has the details under this error id.' },
 
   // Configuration
   MG_ERR_CONFIG_INVALID: { status: 400, message: 'The configuration is invalid. Fix the setting named in the message (modelgate.yaml, MODELGATE_* variables or flags).' },
@@ -42,6 +42,7 @@ export const ERROR_CODES = {
   MG_ERR_MODEL_INVALID_REF: { status: 400, message: 'A model reference is <name>, <name>@<version number> or <name>@<alias>.' },
   MG_ERR_MODEL_INVALID_ALIAS: { status: 400, message: 'An alias is 1 to 64 lower-case letters, digits, dashes or underscores, starting with a letter, and not "latest" or a number.' },
   MG_ERR_MODEL_VERSION_ARCHIVED: { status: 409, message: 'That version is archived and cannot be deployed or aliased. Register or pick another version.' },
+  MG_ERR_MODEL_VERSION_ALIASED: { status: 409, message: 'An alias still points at that version. Move or unset the alias (modelgate models alias set|unset) before archiving it.' },
   MG_ERR_MODEL_PARENT_NOT_FOUND: { status: 400, message: 'The --parent version does not exist for this model. Give an existing version number or alias.' },
   MG_ERR_MODEL_INVALID_METADATA: { status: 400, message: 'Metadata is key=value pairs; keys are 1 to 128 characters of letters, digits, dots, dashes, underscores or slashes.' },
   MG_ERR_MODEL_INVALID_OWNER: { status: 400, message: 'An owner is "team" or "team <contact>", e.g. "risk-ml <risk-ml@example.com>".' },
@@ -65,6 +66,7 @@ export const ERROR_CODES = {
   // Reference data
   MG_ERR_REFERENCE_UNREADABLE: { status: 400, message: 'The reference data cannot be read. Give a CSV file with a header row or a JSONL file with one object per line.' },
   MG_ERR_REFERENCE_UNSUPPORTED_FORMAT: { status: 400, message: 'Reference data must be .csv or .jsonl (or .ndjson).' },
+  MG_ERR_REFERENCE_TOO_LARGE: { status: 413, message: 'The reference data is larger than registry.maxReferenceBytes. Sample it down (a few hundred thousand rows profile well) or raise the limit.' },
   MG_ERR_REFERENCE_EMPTY: { status: 400, message: 'The reference data has no rows. Give the training or validation data the model was built on.' },
   MG_ERR_REFERENCE_MISSING_COLUMN: { status: 400, message: 'The reference data lacks a column the model needs. Add the column named in the message, or correct the feature list.' },
   MG_ERR_REFERENCE_NON_NUMERIC: { status: 400, message: 'A column that feeds a numeric model input holds values that are not numbers. Clean the column named in the message.' },

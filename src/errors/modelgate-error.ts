@@ -13,13 +13,13 @@ export class ModelgateError extends Error {
   /** Unique per occurrence, so a user's report can be matched to the server log. */
   readonly id: string;
 
-  constructor(code: ErrorCode, message?: string, details?: Record<string, unknown>, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, message?: string, details?: Record<string, unknown>, options?: { cause?: unknown; id?: string }) {
     super(message ?? ERROR_CODES[code].message, options);
     this.name = 'ModelgateError';
     this.code = code;
     this.status = ERROR_CODES[code].status;
     this.details = details;
-    this.id = randomUUID();
+    this.id = options?.id ?? randomUUID();
   }
 
   toJSON(): ErrorBody {

@@ -1,0 +1,79 @@
+// Starts Modelgate: store, first-start bootstrap (admin key, default owner, example models), HTTP, signals.
+import { existsSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from './app.js';
+import type { Config } from './config/index.js';
+import { createContext, type AppContext } from './context.js';
+import { adminKeyFile, bootstrapAdminKey, type Principal } from './governance/keys.js';
+import { packagePath } from './paths.js';
+
+export interface RunningServer {
+  app: FastifyInstance;
+  ctx: AppContext;
+  url: string;
+  /** Set only on the start that created it. */
+  adminKey: string | null;
+  close(): Promise<void>;
+}
+
+export async function startServer(config: Readonly<Config>, options: { examples?: boolean } = {}): Promise<RunningServer> {
+  const ctx = await createContext(config);
+  const created = await bootstrapAdminKey(ctx.store.db, config.home);
+  if (options.examples) await seedExamples(ctx);
+  const app = await buildApp(ctx);
+  await app.listen({ host: config.server.host, port: config.server.port });
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : config.server.port;
+  const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
+  const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+  ctx.logger.info({ url, store: ctx.store.dialect, location: ctx.store.location }, 'modelgate listening');
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    ctx,
+    url,
+    adminKey: created?.key ?? null,
+    close: () =>
+      (closing ??= (async () => {
+        await app.close();
+        await ctx.store.close();
+      })()),
+  };
+}
+
+const EXAMPLES_PRINCIPAL: Principal = { actor: 'system:examples', keyId: null, role: 'admin', modelPatterns: [] };
+
+/** Registers the example models (weather v1 and v2) when the registry is empty; production → v1, staging → v2. */
+export async function seedExamples(ctx: AppContext): Promise<boolean> {
+  if ((await ctx.registry.countModels()) > 0) return false;
+  for (const v of ['v1', 'v2']) {
+    const dir = packagePath('examples', 'weather', v);
+    if (!existsSync(`${dir}/model.onnx`)) {
+      ctx.logger.warn({ dir }, 'example model missing; skipping examples');
+      return false;
+    }
+  }
+  const { readFile } = await import('node:fs/promises');
+  for (const v of ['v1', 'v2']) {
+    const dir = packagePath('examples', 'weather', v);
+    await ctx.registry.register(EXAMPLES_PRINCIPAL, {
+      name: 'weather',
+      artifact: { path: `${dir}/model.onnx` },
+      card: { text: await readFile(`${dir}/card.yaml`, 'utf8'), source: `${dir}/card.yaml` },
+      reference: { path: `${dir}/reference.csv` },
+      metadata: { 'training_data': 'vega-datasets/seattle-weather.csv (2012-2013)', 'code': 'examples/train-weather.ts' },
+      ...(v === 'v2' ? { parent: '1' } : {}),
+      owner: 'examples <examples@modelgate.local>',
+    });
+  }
+  await ctx.registry.setAlias(EXAMPLES_PRINCIPAL, 'weather', 'production', '1');
+  await ctx.registry.setAlias(EXAMPLES_PRINCIPAL, 'weather', 'staging', '2');
+  ctx.logger.info('registered the example models: weather@1 (production), weather@2 (staging)');
+  return true;
+}
+
+export function describeAdminKey(home: string, created: string | null): string {
+  if (created) return `admin key (shown once; also saved to ${home}/admin.key, mode 0600):\n  ${created}`;
+  const file = adminKeyFile(home);
+  return file ? `admin key: in ${file}` : 'admin key: not on this machine (it was created elsewhere); ask an admin for a key';
+}
