@@ -71,6 +71,34 @@ export const ERROR_CODES = {
   MG_ERR_REFERENCE_MISSING_COLUMN: { status: 400, message: 'The reference data lacks a column the model needs. Add the column named in the message, or correct the feature list.' },
   MG_ERR_REFERENCE_NON_NUMERIC: { status: 400, message: 'A column that feeds a numeric model input holds values that are not numbers. Clean the column named in the message.' },
 
+  // Inference (the data plane). These answer in the Open Inference Protocol's shape: {"error": message, "code", "id"}.
+  MG_ERR_INFER_MALFORMED_REQUEST: { status: 400, message: 'The inference request is not valid JSON or not an Open Inference Protocol request. Send {"inputs": [{"name", "datatype", "shape", "data"}]}.' },
+  MG_ERR_INFER_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Inference requests are JSON: send Content-Type: application/json.' },
+  MG_ERR_INFER_BODY_TOO_LARGE: { status: 413, message: 'The inference request body is larger than server.bodyLimit. Send fewer rows per request or raise the limit.' },
+  MG_ERR_INFER_UNKNOWN_INPUT: { status: 400, message: 'The request names an input the model does not have. GET /v2/models/{name} lists its inputs.' },
+  MG_ERR_INFER_MISSING_INPUT: { status: 400, message: 'The request lacks an input the model needs. GET /v2/models/{name} lists its inputs.' },
+  MG_ERR_INFER_DATATYPE_MISMATCH: { status: 400, message: 'An input has a different datatype than the model expects. Use the datatype listed by GET /v2/models/{name}.' },
+  MG_ERR_INFER_UNSUPPORTED_DATATYPE: { status: 400, message: 'That datatype cannot be sent as JSON to this model (FP16 and BF16 need the binary extension, which is not supported). Convert the input to FP32.' },
+  MG_ERR_INFER_SHAPE_MISMATCH: { status: 400, message: 'An input\'s shape does not fit the model\'s signature. Fixed dimensions must match; named ones may vary.' },
+  MG_ERR_INFER_DATA_LENGTH: { status: 400, message: 'An input\'s data holds a different number of elements than its shape says. The count must equal the product of the shape.' },
+  MG_ERR_INFER_INVALID_VALUE: { status: 400, message: 'An input holds a value its datatype cannot represent (not a number, NaN or Infinity, out of range, or not a string for BYTES). Fix the element named in the message.' },
+  MG_ERR_INFER_UNKNOWN_OUTPUT: { status: 400, message: 'The request asks for an output the model does not have. GET /v2/models/{name} lists its outputs.' },
+  MG_ERR_INFER_V1_UNSUPPORTED: { status: 400, message: 'This model has no recorded feature order, so it cannot take V1 instances by feature name. Use the V2 endpoint, or register the model with --features.' },
+  MG_ERR_INFER_MODEL_NOT_FOUND: { status: 404, message: 'No model or deployment of that name is served here. GET /v2/models/{name} must name a registered model.' },
+  MG_ERR_INFER_NO_PRODUCTION_ALIAS: { status: 404, message: 'The model has no production alias, so it is not served. Set one: modelgate models alias set <name> production <version>.' },
+  MG_ERR_INFER_VERSION_NOT_SERVABLE: { status: 404, message: 'That version does not exist or is archived; archived versions are never served.' },
+  MG_ERR_INFER_MODEL_NOT_READY: { status: 503, message: 'The model version is still loading or failed to load. Retry shortly; GET /v2/models/{name}/ready tells when it is ready.' },
+  MG_ERR_INFER_QUEUE_FULL: { status: 503, message: 'The model\'s request queue is full. Retry after the Retry-After delay, or scale out.' },
+  MG_ERR_INFER_DEADLINE_EXCEEDED: { status: 504, message: 'The request waited or ran longer than its deadline. Retry later, or raise serving.requestTimeoutMs.' },
+  MG_ERR_INFER_SHUTTING_DOWN: { status: 503, message: 'The server is shutting down and takes no new requests. Retry against another replica.' },
+  MG_ERR_INFER_RUNTIME_FAILED: { status: 500, message: 'The model failed while computing the prediction. The server log has the details under this error id.' },
+
+  // Runtimes
+  MG_ERR_RUNTIME_LOAD_FAILED: { status: 500, message: 'The model could not be loaded by its runtime. The message says why; the previously served version keeps serving.' },
+  MG_ERR_RUNTIME_JS_INVALID_MODULE: { status: 400, message: 'The js model is not a valid ES module exporting `signature` and `predict`. See README, "JavaScript models".' },
+  MG_ERR_RUNTIME_JS_CRASHED: { status: 500, message: 'The js model\'s worker crashed (an exception or out of memory). Its requests fail; the gateway keeps running and restarts the worker.' },
+  MG_ERR_RUNTIME_JS_TIMEOUT: { status: 504, message: 'The js model did not answer within runtime.js.timeoutMs; its worker was restarted.' },
+
   // Store
   MG_ERR_STORE_UNAVAILABLE: { status: 503, message: 'The database cannot be reached. Check MODELGATE_DATABASE_URL and that the server is running.' },
   MG_ERR_STORE_MIGRATION_FAILED: { status: 500, message: 'A database migration failed; nothing was changed. The message names the migration.' },
