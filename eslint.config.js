@@ -5,6 +5,7 @@ import tseslint from 'typescript-eslint';
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', '.modelgate/**', 'bin/**', 'scripts/*.mjs'] },
   js.configs.recommended,
+  { files: ['**/*.mjs'], languageOptions: { globals: { setTimeout: 'readonly', console: 'readonly' } } },
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts'],

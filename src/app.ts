@@ -1,13 +1,18 @@
 // buildApp(ctx): the Fastify application with every feature's routes. It never listens, so tests use inject().
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import { ModelgateError } from './errors/index.js';
 import { registerControlApi } from './api/control-api.js';
 import type { AppContext } from './context.js';
+import { registerDataPlane } from './serving/data-plane.js';
+import type { Gateway } from './serving/gateway.js';
 
-export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
+export async function buildApp(ctx: AppContext, gateway?: Gateway): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: ctx.logger as FastifyBaseLogger,
+    // One log line per request, written after the response by the feature that knows what it was for.
+    logController: new LogController({ disableRequestLogging: true }),
+    return503OnClosing: false,
     bodyLimit: ctx.config.server.bodyLimit,
     requestIdHeader: 'x-request-id',
     genReqId: () => crypto.randomUUID(),
@@ -34,7 +39,23 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     void reply.status(404).send(mg.toJSON());
   });
 
-  await app.register(async (api) => registerControlApi(api, ctx), { prefix: '/api/v1' });
+  await app.register(async (api) => {
+    api.addHook('onResponse', async (req, reply) => {
+      req.log.info({ method: req.method, url: req.routeOptions.url ?? req.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, actor: req.principal?.actor }, 'control request');
+    });
+    await registerControlApi(api, ctx);
+  }, { prefix: '/api/v1' });
+  if (gateway) {
+    // While shutting down, every answer closes its connection so clients reconnect to another replica.
+    app.addHook('onSend', async (_req, reply, payload) => {
+      if (gateway.closing) void reply.header('connection', 'close');
+      return payload;
+    });
+    await app.register(async (dp) =>
+      registerDataPlane(dp, { config: ctx.config, store: ctx.store, manager: gateway.manager, metrics: gateway.metrics, logger: ctx.logger, version: gateway.version, isClosing: () => gateway.closing }),
+    );
+    app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => reply.header('content-type', gateway.metrics.contentType).send(await gateway.metrics.metricsText()));
+  }
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/', { schema: { hide: true } }, async () => ({ name: 'modelgate', api: '/api/v1', openapi: '/api/v1/openapi.json' }));
   return app;

@@ -30,6 +30,7 @@ export async function createContext(config: Readonly<Config>, options: { logger?
     maxArtifactBytes: config.registry.maxArtifactBytes,
     maxReferenceBytes: config.registry.maxReferenceBytes,
     defaultOwner: config.owner,
+    jsLimits: config.runtime.js,
   });
   await registry.ensureDefaultOwner();
   return { config, store, registry, logger: options.logger ?? createLogger(config.log.level) };

@@ -6,13 +6,16 @@ import type { Config } from './config/index.js';
 import { createContext, type AppContext } from './context.js';
 import { adminKeyFile, bootstrapAdminKey, type Principal } from './governance/keys.js';
 import { packagePath } from './paths.js';
+import { createGateway, type Gateway } from './serving/gateway.js';
 
 export interface RunningServer {
   app: FastifyInstance;
   ctx: AppContext;
+  gateway: Gateway;
   url: string;
   /** Set only on the start that created it. */
   adminKey: string | null;
+  /** Stops accepting, lets in-flight requests finish (up to server.shutdownTimeoutMs), releases everything. */
   close(): Promise<void>;
 }
 
@@ -20,24 +23,42 @@ export async function startServer(config: Readonly<Config>, options: { examples?
   const ctx = await createContext(config);
   const created = await bootstrapAdminKey(ctx.store.db, config.home);
   if (options.examples) await seedExamples(ctx);
-  const app = await buildApp(ctx);
+  const gateway = createGateway(ctx);
+  if (config.auth.dataPlane === 'off') {
+    ctx.logger.warn('auth.dataPlane is off: anyone who can reach this port can call the models. Use this only on a trusted network.');
+  }
+  await gateway.manager.start();
+  const app = await buildApp(ctx, gateway);
   await app.listen({ host: config.server.host, port: config.server.port });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.server.port;
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
   const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
-  ctx.logger.info({ url, store: ctx.store.dialect, location: ctx.store.location }, 'modelgate listening');
+  ctx.logger.info({ url, store: ctx.store.dialect, location: ctx.store.location, dataPlaneAuth: config.auth.dataPlane }, 'modelgate listening');
   let closing: Promise<void> | undefined;
+  const shutdown = async () => {
+    gateway.closing = true;
+    // Requests already accepted finish; new ones get 503. After the deadline, open connections are cut.
+    const timer = setTimeout(() => {
+      ctx.logger.warn({ timeoutMs: config.server.shutdownTimeoutMs }, 'shutdown deadline reached; closing remaining connections');
+      app.server.closeAllConnections();
+    }, config.server.shutdownTimeoutMs);
+    timer.unref();
+    try {
+      await app.close();
+      await gateway.manager.drain();
+    } finally {
+      clearTimeout(timer);
+      await ctx.store.close();
+    }
+  };
   return {
     app,
     ctx,
+    gateway,
     url,
     adminKey: created?.key ?? null,
-    close: () =>
-      (closing ??= (async () => {
-        await app.close();
-        await ctx.store.close();
-      })()),
+    close: () => (closing ??= shutdown()),
   };
 }
 

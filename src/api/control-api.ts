@@ -120,7 +120,7 @@ export async function registerControlApi(api: FastifyInstance, ctx: AppContext):
 
   api.get<{ Params: { name: string; ref: string } }>('/models/:name/versions/:ref/artifact', { schema: { tags: ['models'], summary: 'Download the artifact (hash-checked)', params: RefParams } }, async (req, reply) => {
     const { info, bytes } = await registry.readArtifact(req.principal, `${req.params.name}@${req.params.ref}`);
-    void reply.header('content-type', 'application/octet-stream').header('x-modelgate-sha256', info.artifact.sha256).header('content-disposition', `attachment; filename="${info.model}-${info.version}.onnx"`);
+    void reply.header('content-type', 'application/octet-stream').header('x-modelgate-sha256', info.artifact.sha256).header('content-disposition', `attachment; filename="${info.model}-${info.version}.${info.format === 'js' ? 'mjs' : 'onnx'}"`);
     return bytes;
   });
 

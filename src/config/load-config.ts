@@ -5,9 +5,9 @@ import { resolve } from 'node:path';
 import { Value } from '@sinclair/typebox/value';
 import { parse as parseYaml } from 'yaml';
 import { ModelgateError } from '../errors/index.js';
-import { ConfigSchema, type Config } from './schema.js';
+import { BatchingSchema, ConfigSchema, type Config } from './schema.js';
 
-export type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
+export type DeepPartial<T> = { [K in keyof T]?: NonNullable<T[K]> extends object ? DeepPartial<NonNullable<T[K]>> : T[K] };
 
 /** Shortcut variables; any other setting is `MODELGATE_<SECTION>__<KEY>` (e.g. MODELGATE_SERVER__BODY_LIMIT). */
 const ENV_SHORTCUTS: Record<string, string[]> = {
@@ -39,6 +39,11 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
 
   let candidate: unknown = Value.Default(ConfigSchema, Value.Convert(ConfigSchema, merged));
   candidate = Value.Convert(ConfigSchema, candidate);
+  // TypeBox does not descend into Record values for defaults: fill each per-model batching block here.
+  const models = (candidate as { serving?: { models?: Record<string, { batching?: unknown }> } }).serving?.models;
+  for (const entry of Object.values(models ?? {})) {
+    if (entry && typeof entry === 'object' && entry.batching && typeof entry.batching === 'object') entry.batching = Value.Default(BatchingSchema, entry.batching);
+  }
   if (!Value.Check(ConfigSchema, candidate)) {
     const problems = [...Value.Errors(ConfigSchema, candidate)]
       .slice(0, 5)

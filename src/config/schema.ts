@@ -1,6 +1,16 @@
 // The typed configuration: one TypeBox schema gives the defaults, the validation and the static type.
 import { Type, type Static } from '@sinclair/typebox';
 
+export const BatchingSchema = Type.Object(
+  {
+    enabled: Type.Boolean({ default: false }),
+    maxBatchSize: Type.Integer({ minimum: 1, default: 32 }),
+    maxQueueDelayMs: Type.Number({ minimum: 0, default: 2 }),
+    preferredBatchSizes: Type.Array(Type.Integer({ minimum: 1 }), { default: [] }),
+  },
+  { default: {}, additionalProperties: false, description: 'Dynamic batching, for models whose first dimension is dynamic.' },
+);
+
 export const ConfigSchema = Type.Object(
   {
     home: Type.String({ minLength: 1, default: './.modelgate', description: 'Holds the SQLite database, the artifacts and admin.key.' }),
@@ -12,6 +22,54 @@ export const ConfigSchema = Type.Object(
         host: Type.String({ default: '127.0.0.1' }),
         port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
         bodyLimit: Type.Integer({ minimum: 1024, default: 8 * 1024 * 1024, description: 'Largest JSON body, in bytes.' }),
+        shutdownTimeoutMs: Type.Integer({ minimum: 0, default: 15_000, description: 'On SIGTERM, how long in-flight requests may take to finish.' }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    auth: Type.Object(
+      {
+        dataPlane: Type.Union([Type.Literal('on'), Type.Literal('off')], {
+          default: 'on',
+          description: 'off lets anyone call models without a key: only for trusted networks. The start-up log says so.',
+        }),
+        keyCacheMs: Type.Integer({ minimum: 0, default: 5000, description: 'How long a checked data-plane key is trusted before the store is asked again (revocation delay).' }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    serving: Type.Object(
+      {
+        requestTimeoutMs: Type.Integer({ minimum: 1, default: 30_000, description: 'Deadline of an inference request, queueing included.' }),
+        pollIntervalMs: Type.Integer({ minimum: 50, default: 1000, description: 'How often the gateway checks the store for alias moves made elsewhere.' }),
+        pinnedIdleMs: Type.Integer({ minimum: 1000, default: 600_000, description: 'A version loaded for /versions/{v} calls is unloaded after this long unused.' }),
+        loadRetryMs: Type.Integer({ minimum: 1000, default: 60_000, description: 'Wait before retrying a version that failed to load.' }),
+        maxConcurrentRuns: Type.Integer({ minimum: 1, default: 4, description: 'Runs in flight per model version.' }),
+        maxQueueSize: Type.Integer({ minimum: 1, default: 1024, description: 'Requests waiting per model version before 503 + Retry-After.' }),
+        batching: BatchingSchema,
+        models: Type.Record(Type.String(), Type.Object({ batching: Type.Optional(BatchingSchema) }, { additionalProperties: false }), {
+          default: {},
+          description: 'Per model ("weather") or per version ("weather@2") overrides.',
+        }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    runtime: Type.Object(
+      {
+        onnx: Type.Object(
+          {
+            intraOpNumThreads: Type.Integer({ minimum: 0, default: 0, description: '0 lets onnxruntime choose (one per core).' }),
+            interOpNumThreads: Type.Integer({ minimum: 0, default: 0 }),
+            graphOptimizationLevel: Type.Union([Type.Literal('disabled'), Type.Literal('basic'), Type.Literal('extended'), Type.Literal('all')], { default: 'all' }),
+            executionMode: Type.Union([Type.Literal('sequential'), Type.Literal('parallel')], { default: 'sequential' }),
+          },
+          { default: {}, additionalProperties: false },
+        ),
+        js: Type.Object(
+          {
+            maxOldGenerationSizeMb: Type.Integer({ minimum: 8, default: 128 }),
+            timeoutMs: Type.Integer({ minimum: 10, default: 5000 }),
+          },
+          { default: {}, additionalProperties: false },
+        ),
       },
       { default: {}, additionalProperties: false },
     ),

@@ -13,6 +13,7 @@ import { sha256Hex } from './artifact-store.js';
 import { diffCards, metricDeltas, parseCard, renderCardMarkdown, validateCard, type ModelCard } from './card/index.js';
 import { checkAlias, checkModelName, formatSelector, parseModelRef, parseVersionSelector, type VersionSelector } from './names.js';
 import { readOnnxModel } from './onnx/read-onnx.js';
+import { readJsModelSignature } from '../runtime/js/read-js-signature.js';
 import { diffSignatures } from './onnx/signature-diff.js';
 import { comparePsi, computeReferenceProfile, readTable, type ReferenceProfile } from './profile/index.js';
 import type { OnnxModelInfo, Signature } from './signature.js';
@@ -48,6 +49,8 @@ export interface RegisterInput {
 export interface RegistryOptions {
   maxArtifactBytes: number;
   maxReferenceBytes: number;
+  /** js modules are loaded under the serving limits at registration, so one that cannot serve is refused now. */
+  jsLimits?: { timeoutMs: number; maxOldGenerationSizeMb: number } | undefined;
   /** Owner for models registered without one (from configuration). */
   defaultOwner?: { team?: string | undefined; contact?: string | undefined } | undefined;
 }
@@ -154,21 +157,25 @@ export function createRegistry(store: Store, artifacts: ArtifactStore, options: 
       requireRole(principal, 'operator');
       const name = checkModelName(input.name);
       requireModel(principal, name);
-      const format = input.format ?? 'onnx';
-      if (format !== 'onnx') throw new ModelgateError('MG_ERR_ARTIFACT_UNSUPPORTED_FORMAT', `Format "${format}" is not supported yet. Supported formats: onnx.`);
+      const format = input.format ?? formatFromPath(input.artifact);
+      if (format !== 'onnx' && format !== 'js') throw new ModelgateError('MG_ERR_ARTIFACT_UNSUPPORTED_FORMAT', `Format "${format}" is not supported. Supported formats: onnx, js.`);
+      // A js model is code that runs inside the gateway: only an admin may register one.
+      if (format === 'js') requireRole(principal, 'admin');
       const owner = input.owner !== undefined ? parseOwner(input.owner) : undefined;
       const metadata = parseMetadata(input.metadata ?? {});
       const parentSelector = input.parent !== undefined ? parseVersionSelector(input.parent) : undefined;
 
       // Everything that can be checked is checked before anything is written.
       const bytes = await readArtifact(input.artifact, options.maxArtifactBytes);
-      const { signature, info } = readOnnxModel(bytes);
+      const { signature, info } = format === 'js'
+        ? { signature: await readJsModelSignature(bytes, options.jsLimits), info: null }
+        : readOnnxModel(bytes);
       const features = input.features ?? featuresFromModel(info);
       const card = input.card ? parseCard(input.card.text, input.card.source) : undefined;
       let profile: ReferenceProfile | undefined;
       if (input.reference) {
         // A label the caller names must exist; the one the model declares is used only when the data has it.
-        const declared = info.metadataProps['modelgate.label'];
+        const declared = info?.metadataProps['modelgate.label'];
         const label = input.label ?? (declared && (await columnsOf(input.reference.path)).includes(declared) ? declared : undefined);
         profile = await computeReferenceProfile(input.reference.path, {
           ...(features ? { features, numericFeatures: numericFeatureNames(signature, features) } : {}),
@@ -538,8 +545,12 @@ async function columnsOf(path: string): Promise<readonly string[]> {
   return reader.columns;
 }
 
-function featuresFromModel(info: OnnxModelInfo): string[] | undefined {
-  const raw = info.metadataProps['modelgate.features'];
+function formatFromPath(a: RegisterInput['artifact']): string {
+  return 'path' in a && /\.m?js$/i.test(a.path) ? 'js' : 'onnx';
+}
+
+function featuresFromModel(info: OnnxModelInfo | null): string[] | undefined {
+  const raw = info?.metadataProps['modelgate.features'];
   if (!raw) return undefined;
   try {
     const v = JSON.parse(raw) as unknown;
@@ -574,10 +585,10 @@ function versionInfo(model: ModelRow, r: VersionRow, aliases: string[], card: Mo
     model: model.name,
     version: r.version,
     status: r.status,
-    format: r.format as 'onnx',
+    format: r.format as 'onnx' | 'js',
     artifact: { sha256: r.artifact_sha256, size: Number(r.artifact_size) },
     signature: JSON.parse(r.signature) as Signature,
-    formatInfo: JSON.parse(r.format_info) as OnnxModelInfo,
+    formatInfo: JSON.parse(r.format_info) as OnnxModelInfo | null,
     features: r.features ? (JSON.parse(r.features) as string[]) : null,
     metadata: JSON.parse(r.metadata) as Record<string, MetadataValue>,
     parentVersion: r.parent_version,

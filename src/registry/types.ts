@@ -23,10 +23,11 @@ export interface ModelVersionInfo {
   model: string;
   version: number;
   status: 'active' | 'archived';
-  format: 'onnx';
+  format: 'onnx' | 'js';
   artifact: { sha256: string; size: number };
   signature: Signature;
-  formatInfo: OnnxModelInfo;
+  /** What the ONNX file says about itself; null for js modules. */
+  formatInfo: OnnxModelInfo | null;
   /** Feature names in input-tensor order, for tabular models. */
   features: string[] | null;
   metadata: Record<string, MetadataValue>;

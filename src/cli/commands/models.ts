@@ -22,7 +22,7 @@ export function registerModelCommands(program: Command): void {
     .option('--metadata <key=value>', 'metadata, repeatable: metrics.auc=0.91, params.depth=6, training_data=…, code=…', collect, [])
     .option('--parent <version>', 'the version this one derives from (number or alias)')
     .option('--owner <owner>', 'owning team and contact: "team <contact>" (default: the configured owner)')
-    .addOption(new Option('--format <format>', 'artifact format').choices(['onnx']).default('onnx'))
+    .addOption(new Option('--format <format>', 'artifact format (default: js for .js/.mjs files, else onnx); js needs an admin key').choices(['onnx', 'js']))
     .option('--json', 'print the registered version as JSON')
     .addHelpText('after', '\nExamples:\n  modelgate models register weather model.onnx --card card.yaml --reference train.csv --metadata metrics.auc=0.81\n  modelgate models register weather model-v2.onnx --parent 1 --owner "weather-ml <wx@example.com>"')
     .action(async (name: string, artifact: string, o: { card?: string; reference?: string; label?: string; features?: string; metadata: string[]; parent?: string; owner?: string; format?: string }, cmd: Command) => {
@@ -70,7 +70,9 @@ export function registerModelCommands(program: Command): void {
         `  artifact   ${v.format} sha256:${v.artifact.sha256} ${formatBytes(v.artifact.size)}`,
         `  owner      ${ownerText(v.owner)}`,
         `  created    ${v.createdAt} by ${v.createdBy}${v.parentVersion ? `  parent ${v.parentVersion}` : ''}`,
-        `  producer   ${v.formatInfo.producerName || '-'} ${v.formatInfo.producerVersion || ''} (ir ${v.formatInfo.irVersion}, opset ${v.formatInfo.opsetImports.map((o) => `${o.domain || 'ai.onnx'}:${o.version}`).join(' ')})`,
+        v.formatInfo
+          ? `  producer   ${v.formatInfo.producerName || '-'} ${v.formatInfo.producerVersion || ''} (ir ${v.formatInfo.irVersion}, opset ${v.formatInfo.opsetImports.map((o) => `${o.domain || 'ai.onnx'}:${o.version}`).join(' ')})`
+          : '  producer   JavaScript module',
         `  features   ${v.features?.join(', ') ?? '-'}`,
         `  card       ${v.card ? `revision ${v.card.revision}` : '-'}`,
         `  reference  ${v.reference ? `${v.reference.rows} rows, ${v.reference.features} features${v.reference.label ? `, label ${v.reference.label}` : ''}` : '-'}`,

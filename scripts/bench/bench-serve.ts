@@ -1,0 +1,202 @@
+// npm run bench:serve [-- --mode overhead|batching|all] [--duration 10] [--rounds 3]
+//
+// overhead: (a) a bare Fastify + onnxruntime-node server and (b) Modelgate with its defaults (auth, validation,
+//   metrics, request logs on), both serving the example weather model, loaded in turn with autocannon at 32
+//   connections, alternating, several rounds; prints medians of requests/s, p50 and p99 and the ratios.
+// batching: Modelgate with dynamic batching on vs off, 64 connections, single-row requests, on an MLP wide
+//   enough that the per-call cost matters.
+// Servers run as child processes; autocannon runs in this process. Figures depend on the machine: quote ratios.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { loadConfig } from '../../src/config/index.js';
+import { createContext, createLogger } from '../../src/context.js';
+import { encodeModel, OnnxDataType, tensorValueInfo } from '../../src/registry/onnx/onnx-proto.js';
+import { packagePath } from '../../src/paths.js';
+
+const args = new Map<string, string>();
+for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1] ?? '');
+const mode = args.get('mode') ?? 'all';
+const duration = Number(args.get('duration') ?? 10);
+const rounds = Number(args.get('rounds') ?? 3);
+
+interface Figures {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function load(url: string, body: string, key: string | undefined, connections: number): Promise<Figures> {
+  const result = await autocannon({
+    url,
+    method: 'POST',
+    connections,
+    duration,
+    headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
+    body,
+  });
+  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.non2xx };
+}
+
+function startProcess(cmd: string[], env: Record<string, string>, cwd: string): ChildProcess {
+  return spawn(process.execPath, cmd, { env: { ...process.env, ...env }, cwd, stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+async function waitReady(url: string, proc: ChildProcess): Promise<void> {
+  const end = Date.now() + 60_000;
+  while (Date.now() < end) {
+    if (proc.exitCode !== null) throw new Error(`server exited with ${proc.exitCode}`);
+    try {
+      if ((await fetch(url)).status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`not ready: ${url}`);
+}
+
+async function stop(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null) return;
+  const exited = new Promise((r) => proc.once('exit', r));
+  proc.kill('SIGTERM');
+  await exited;
+}
+
+/** A home with `name` registered from `artifact` and aliased production; returns its admin key. */
+async function prepareHome(name: string, artifact: string, yaml = ''): Promise<{ home: string; cleanup: () => void }> {
+  const home = mkdtempSync(join(tmpdir(), 'mg-bench-'));
+  if (yaml) writeFileSync(join(home, 'modelgate.yaml'), yaml);
+  const config = loadConfig({ env: {}, cwd: home, flags: { home: join(home, '.modelgate') } });
+  const ctx = await createContext(config, { logger: createLogger('silent') });
+  const p = { actor: 'bench', keyId: null, role: 'admin' as const, modelPatterns: [] };
+  await ctx.registry.register(p, { name, artifact: { path: artifact } });
+  await ctx.registry.setAlias(p, name, 'production', '1');
+  await ctx.store.close();
+  return { home, cleanup: () => rmSync(home, { recursive: true, force: true }) };
+}
+
+async function startModelgate(home: string, port: number): Promise<{ proc: ChildProcess; key: string }> {
+  const proc = startProcess([packagePath('dist', 'src', 'cli', 'bin.js'), 'serve', '--port', String(port)], { MODELGATE_HOME: join(home, '.modelgate'), MODELGATE_LOG_LEVEL: 'info' }, home);
+  await waitReady(`http://127.0.0.1:${port}/v2/health/ready`, proc);
+  return { proc, key: readFileSync(join(home, '.modelgate', 'admin.key'), 'utf8').trim() };
+}
+
+function row(label: string, f: Figures): string {
+  return `${label.padEnd(26)} ${f.rps.toFixed(0).padStart(8)} req/s   p50 ${f.p50.toFixed(2).padStart(6)} ms   p99 ${f.p99.toFixed(2).padStart(6)} ms   errors ${f.errors}`;
+}
+
+async function overhead(): Promise<void> {
+  const model = packagePath('examples', 'weather', 'v1', 'model.onnx');
+  const body = JSON.stringify({ inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], data: [0.8, 11.7, 7.2, 2.3] }] });
+  const { home, cleanup } = await prepareHome('weather', model);
+  const bare = startProcess([packagePath('dist', 'scripts', 'bench', 'bare-server.js'), model, '18081'], {}, home);
+  await waitReady('http://127.0.0.1:18081/v2/health/ready', bare);
+  const mg = await startModelgate(home, 18082);
+  const a: Figures[] = [];
+  const b: Figures[] = [];
+  try {
+    // warm both up
+    await load('http://127.0.0.1:18081/v2/models/weather/infer', body, undefined, 8).catch(() => undefined);
+    await load('http://127.0.0.1:18082/v2/models/weather/infer', body, mg.key, 8).catch(() => undefined);
+    for (let r = 0; r < rounds; r++) {
+      const order = r % 2 === 0 ? ['bare', 'mg'] : ['mg', 'bare'];
+      for (const which of order) {
+        if (which === 'bare') a.push(await load('http://127.0.0.1:18081/v2/models/weather/infer', body, undefined, 32));
+        else b.push(await load('http://127.0.0.1:18082/v2/models/weather/infer', body, mg.key, 32));
+      }
+      console.log(`round ${r + 1}: bare ${a[a.length - 1]!.rps.toFixed(0)} req/s, modelgate ${b[b.length - 1]!.rps.toFixed(0)} req/s`);
+    }
+  } finally {
+    await stop(bare);
+    await stop(mg.proc);
+    cleanup();
+  }
+  const ma: Figures = { rps: median(a.map((x) => x.rps)), p50: median(a.map((x) => x.p50)), p99: median(a.map((x) => x.p99)), errors: a.reduce((s, x) => s + x.errors, 0) };
+  const mb: Figures = { rps: median(b.map((x) => x.rps)), p50: median(b.map((x) => x.p50)), p99: median(b.map((x) => x.p99)), errors: b.reduce((s, x) => s + x.errors, 0) };
+  console.log(`\noverhead: example weather model, 1 row per request, 32 connections, ${duration}s × ${rounds} rounds (medians)`);
+  console.log(row('bare fastify+onnxruntime', ma));
+  console.log(row('modelgate (defaults)', mb));
+  console.log(`ratios: throughput ${(mb.rps / ma.rps).toFixed(3)}× (target ≥ 0.9), p99 ${(mb.p99 / ma.p99).toFixed(3)}× (target ≤ 1.25), p50 ${(mb.p50 / ma.p50).toFixed(3)}×`);
+}
+
+/** An MLP [batch,256] → 1024 → 1024 → 10 with fixed pseudo-random weights: heavy enough per call for batching to matter. */
+function mlpModel(path: string): void {
+  let s = 42;
+  const rand = () => {
+    s = (s * 1103515245 + 12345) >>> 0;
+    return (s / 2 ** 32 - 0.5) * 0.1;
+  };
+  const dims = [256, 1024, 1024, 10];
+  const initializer = [];
+  const node = [];
+  let prev = 'features';
+  for (let i = 0; i < dims.length - 1; i++) {
+    const [n, m] = [dims[i]!, dims[i + 1]!];
+    initializer.push({ name: `W${i}`, data_type: OnnxDataType.FLOAT, dims: [n, m], float_data: Array.from({ length: n * m }, rand) });
+    initializer.push({ name: `B${i}`, data_type: OnnxDataType.FLOAT, dims: [m], float_data: Array.from({ length: m }, rand) });
+    const out = i === dims.length - 2 ? 'scores' : `h${i}`;
+    node.push({ op_type: 'Gemm', input: [prev, `W${i}`, `B${i}`], output: [i === dims.length - 2 ? out : `g${i}`], name: `gemm${i}` });
+    if (i < dims.length - 2) node.push({ op_type: 'Relu', input: [`g${i}`], output: [out], name: `relu${i}` });
+    prev = out;
+  }
+  const bytes = encodeModel({
+    ir_version: 8,
+    opset_import: [{ domain: '', version: 17 }],
+    producer_name: 'modelgate-bench',
+    graph: {
+      name: 'mlp',
+      node,
+      initializer,
+      input: [tensorValueInfo('features', OnnxDataType.FLOAT, ['batch', 256])],
+      output: [tensorValueInfo('scores', OnnxDataType.FLOAT, ['batch', 10])],
+    },
+  });
+  writeFileSync(path, bytes);
+}
+
+async function batching(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'mg-bench-mlp-'));
+  const model = join(dir, 'mlp.onnx');
+  mlpModel(model);
+  const body = JSON.stringify({ inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 256], data: Array.from({ length: 256 }, (_, i) => (i % 17) / 17) }] });
+  const on = await prepareHome('mlp', model, 'serving:\n  models:\n    mlp:\n      batching: { enabled: true, maxBatchSize: 64, maxQueueDelayMs: 2 }\n');
+  const off = await prepareHome('mlp', model);
+  const a: Figures[] = [];
+  const b: Figures[] = [];
+  try {
+    for (let r = 0; r < rounds; r++) {
+      // one server at a time, so each has both cores
+      for (const which of r % 2 === 0 ? ['off', 'on'] : ['on', 'off']) {
+        const home = which === 'on' ? on.home : off.home;
+        const s = await startModelgate(home, 18083);
+        try {
+          await load('http://127.0.0.1:18083/v2/models/mlp/infer', body, s.key, 8).catch(() => undefined);
+          const f = await load('http://127.0.0.1:18083/v2/models/mlp/infer', body, s.key, 64);
+          (which === 'on' ? b : a).push(f);
+        } finally {
+          await stop(s.proc);
+        }
+      }
+      console.log(`round ${r + 1}: unbatched ${a[a.length - 1]!.rps.toFixed(0)} req/s, batched ${b[b.length - 1]!.rps.toFixed(0)} req/s`);
+    }
+  } finally {
+    on.cleanup();
+    off.cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const ma: Figures = { rps: median(a.map((x) => x.rps)), p50: median(a.map((x) => x.p50)), p99: median(a.map((x) => x.p99)), errors: a.reduce((s, x) => s + x.errors, 0) };
+  const mb: Figures = { rps: median(b.map((x) => x.rps)), p50: median(b.map((x) => x.p50)), p99: median(b.map((x) => x.p99)), errors: b.reduce((s, x) => s + x.errors, 0) };
+  console.log(`\nbatching: MLP 256→1024→1024→10, 1 row per request, 64 connections, ${duration}s × ${rounds} rounds (medians)`);
+  console.log(row('batching off', ma));
+  console.log(row('batching on (64, 2 ms)', mb));
+  console.log(`ratio: throughput ${(mb.rps / ma.rps).toFixed(2)}× (target ≥ 2), p99 ${(mb.p99 / ma.p99).toFixed(2)}×`);
+}
+
+if (mode === 'overhead' || mode === 'all') await overhead();
+if (mode === 'batching' || mode === 'all') await batching();

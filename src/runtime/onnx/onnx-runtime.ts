@@ -1,0 +1,113 @@
+// The onnx backend: onnxruntime-node sessions behind the ModelRuntime interface.
+import ort from 'onnxruntime-node';
+import { ModelgateError } from '../../errors/index.js';
+import type { Signature, TensorDatatype, TensorSpec } from '../../registry/signature.js';
+import type { ModelRuntime, RuntimeOptions, Tensor, TensorData, TensorMap } from '../types.js';
+
+type OrtType = ort.Tensor['type'];
+
+const TO_ORT: Partial<Record<TensorDatatype, OrtType>> = {
+  FP32: 'float32',
+  FP64: 'float64',
+  INT8: 'int8',
+  INT16: 'int16',
+  INT32: 'int32',
+  INT64: 'int64',
+  UINT8: 'uint8',
+  UINT16: 'uint16',
+  UINT32: 'uint32',
+  UINT64: 'uint64',
+  BOOL: 'bool',
+  BYTES: 'string',
+};
+const FROM_ORT: Partial<Record<string, TensorDatatype>> = Object.fromEntries(Object.entries(TO_ORT).map(([k, v]) => [v, k as TensorDatatype]));
+
+export async function createOnnxRuntime(bytes: Uint8Array, signature: Signature, options: RuntimeOptions): Promise<ModelRuntime> {
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(bytes, {
+      intraOpNumThreads: options.onnx.intraOpNumThreads,
+      interOpNumThreads: options.onnx.interOpNumThreads,
+      graphOptimizationLevel: options.onnx.graphOptimizationLevel,
+      executionMode: options.onnx.executionMode,
+    });
+  } catch (cause) {
+    throw new ModelgateError('MG_ERR_RUNTIME_LOAD_FAILED', `onnxruntime could not load the model: ${(cause as Error).message}`, undefined, { cause });
+  }
+  // onnxruntime-node returns tensors only; sequence and map outputs (e.g. sklearn's ZipMap) are left out by default.
+  const tensorOutputs = signature.outputs.filter((o) => o.kind === 'tensor').map((o) => o.name);
+  if (tensorOutputs.length === 0) {
+    await session.release();
+    throw new ModelgateError('MG_ERR_RUNTIME_LOAD_FAILED', 'The model has no tensor outputs; onnxruntime-node can only return tensors. Re-export without ZipMap (e.g. skl2onnx option zipmap=False).');
+  }
+
+  return {
+    signature,
+    async warmup() {
+      const inputs: TensorMap = {};
+      for (const spec of signature.inputs) inputs[spec.name] = zeros(spec);
+      await run(inputs, tensorOutputs);
+    },
+    infer(inputs, outputs) {
+      return run(inputs, outputs ?? tensorOutputs);
+    },
+    async unload() {
+      await session.release();
+    },
+    describe() {
+      return {
+        backend: 'onnx',
+        details: { onnxruntime: ort.env.versions.node, intraOpNumThreads: options.onnx.intraOpNumThreads, graphOptimizationLevel: options.onnx.graphOptimizationLevel },
+      };
+    },
+  };
+
+  async function run(inputs: TensorMap, outputs: string[]): Promise<TensorMap> {
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const [name, t] of Object.entries(inputs)) {
+      const type = TO_ORT[t.datatype];
+      if (!type) throw new ModelgateError('MG_ERR_INFER_UNSUPPORTED_DATATYPE', `input "${name}": ${t.datatype} is not supported by the onnx backend.`);
+      feeds[name] = new ort.Tensor(type, t.data as never, t.shape);
+    }
+    let result: ort.InferenceSession.OnnxValueMapType;
+    try {
+      result = await session.run(feeds, outputs);
+    } catch (cause) {
+      throw new ModelgateError('MG_ERR_INFER_RUNTIME_FAILED', `onnxruntime failed: ${(cause as Error).message}`, undefined, { cause });
+    }
+    const out: TensorMap = {};
+    for (const name of outputs) {
+      const t = result[name] as ort.Tensor | undefined;
+      if (!t) continue;
+      const datatype = FROM_ORT[t.type];
+      if (!datatype) throw new ModelgateError('MG_ERR_INFER_RUNTIME_FAILED', `output "${name}" has type ${t.type}, which cannot be returned as JSON.`);
+      out[name] = { datatype, shape: t.dims.map(Number), data: t.data as TensorData } satisfies Tensor;
+    }
+    return out;
+  }
+}
+
+/** A zero tensor for warm-up: dynamic dimensions become 1. */
+function zeros(spec: TensorSpec): Tensor {
+  const shape = (spec.shape ?? [1]).map((d) => (typeof d === 'number' && d > 0 ? d : 1));
+  const n = shape.reduce((a, b) => a * b, 1);
+  const datatype = spec.datatype ?? 'FP32';
+  return { datatype, shape, data: allocate(datatype, n) };
+}
+
+export function allocate(datatype: TensorDatatype, n: number): TensorData {
+  switch (datatype) {
+    case 'FP32': return new Float32Array(n);
+    case 'FP64': return new Float64Array(n);
+    case 'INT8': return new Int8Array(n);
+    case 'INT16': return new Int16Array(n);
+    case 'INT32': return new Int32Array(n);
+    case 'INT64': return new BigInt64Array(n);
+    case 'UINT8': case 'BOOL': return new Uint8Array(n);
+    case 'UINT16': return new Uint16Array(n);
+    case 'UINT32': return new Uint32Array(n);
+    case 'UINT64': return new BigUint64Array(n);
+    case 'BYTES': return new Array<string>(n).fill('');
+    default: return new Float32Array(n);
+  }
+}

@@ -1,0 +1,244 @@
+// The data plane: Open Inference Protocol (KServe V2) REST, plus KServe V1 `:predict` for tabular models.
+// The hot path is auth → parse → validate → route → runner → respond; metrics and the request log are
+// recorded in onResponse, after the answer is on its way.
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import type { Config } from '../config/index.js';
+import { ModelgateError } from '../errors/index.js';
+import { requireModel, requireRole, type Principal } from '../governance/keys.js';
+import type { Store } from '../store/database.js';
+import { toModelgateError } from '../app.js';
+import type { GatewayMetrics } from '../telemetry/metrics.js';
+import { extractContext, startSpan, traceparentOf } from '../telemetry/tracing.js';
+import type { TensorSpec } from '../registry/signature.js';
+import type { TensorMap } from '../runtime/types.js';
+import { DataPlaneAuth } from './data-plane-auth.js';
+import type { LoadedVersion, ModelManager } from './model-manager.js';
+import { decodeInferRequest, encodeInferResponse } from './protocol/v2.js';
+import { decodeV1Instances, encodeV1Response } from './protocol/v1.js';
+
+export interface DataPlaneDeps {
+  config: Readonly<Config>;
+  store: Store;
+  manager: ModelManager;
+  metrics: GatewayMetrics;
+  logger: Logger;
+  version: string;
+  /** Set when SIGTERM arrives: new requests are refused while in-flight ones finish. */
+  isClosing: () => boolean;
+}
+
+interface InferState {
+  model: string;
+  version: string;
+  started: number;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    infer: InferState | undefined;
+  }
+}
+
+/** V2 error shape: {"error": message}, plus our code and error id. */
+export function v2Error(reply: FastifyReply, e: ModelgateError): FastifyReply {
+  if (e.code === 'MG_ERR_INFER_QUEUE_FULL') void reply.header('retry-after', String((e.details?.retryAfterSeconds as number | undefined) ?? 1));
+  if (e.code === 'MG_ERR_INFER_SHUTTING_DOWN') void reply.header('connection', 'close');
+  return reply.status(e.status).send({ error: e.message, code: e.code, id: e.id });
+}
+
+export async function registerDataPlane(app: FastifyInstance, deps: DataPlaneDeps): Promise<void> {
+  const { config, manager, metrics } = deps;
+  const auth = new DataPlaneAuth(deps.store, config.auth.keyCacheMs);
+  const authOn = config.auth.dataPlane === 'on';
+  const maxTimeout = config.serving.requestTimeoutMs;
+
+  app.decorateRequest('infer', undefined);
+  // Inference bodies are JSON only; anything else is 415, not a string the decoder would call malformed.
+  app.removeAllContentTypeParsers();
+
+  // JSON is parsed here rather than by Fastify's default parser so the parse can be timed and its errors
+  // answered in the V2 shape. Plain JSON.parse is safe: "__proto__" becomes an own key that nothing merges.
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: config.server.bodyLimit }, (_req, body, done) => {
+    try {
+      done(null, JSON.parse(body as string));
+    } catch (e) {
+      done(new ModelgateError('MG_ERR_INFER_MALFORMED_REQUEST', `The body is not valid JSON: ${(e as Error).message}`), undefined);
+    }
+  });
+
+  app.setErrorHandler((err: FastifyError | ModelgateError, req, reply) => {
+    const mg = toInferError(err);
+    if (mg.status >= 500 && mg.code !== 'MG_ERR_INFER_QUEUE_FULL' && mg.code !== 'MG_ERR_INFER_SHUTTING_DOWN') req.log.error({ err, errorId: mg.id }, 'inference failed');
+    return v2Error(reply, mg);
+  });
+
+  app.addHook('onRequest', async (req, reply) => {
+    if (deps.isClosing()) return v2Error(reply, new ModelgateError('MG_ERR_INFER_SHUTTING_DOWN'));
+    return undefined;
+  });
+
+  // After the response: metrics and one request log line (never tensor data).
+  app.addHook('onResponse', async (req, reply) => {
+    const s = req.infer;
+    if (!s) return;
+    const seconds = (performance.now() - s.started) / 1000;
+    metrics.recordRequest(s.model, s.version, reply.statusCode, seconds);
+    req.log.info({ model: s.model, version: s.version, status: reply.statusCode, ms: Math.round(seconds * 1e4) / 10 }, 'inference');
+  });
+
+  const authenticate = async (req: FastifyRequest, model: string, need: 'invoker' | 'operator'): Promise<Principal | null> => {
+    if (!authOn && need === 'invoker') return null;
+    const p = await auth.authenticate(req.headers.authorization);
+    requireRole(p, need);
+    requireModel(p, model);
+    return p;
+  };
+
+  // ── health and server metadata (open, for load balancers) ───────────────
+  app.get('/v2', async () => ({ name: 'modelgate', version: deps.version, extensions: [] }));
+  app.get('/v2/health/live', async () => ({ live: true }));
+  app.get('/v2/health/ready', async (_req, reply) => {
+    const ready = manager.isReady() && !deps.isClosing();
+    return reply.status(ready ? 200 : 400).send({ ready });
+  });
+
+  // ── model metadata and readiness (open) ──────────────────────────────────
+  app.get<{ Params: { name: string } }>('/v2/models/:name', async (req) => metadata(await manager.resolve(req.params.name)));
+  app.get<{ Params: { name: string; version: string } }>('/v2/models/:name/versions/:version', async (req) =>
+    metadata(await manager.resolvePinned(req.params.name, parseVersion(req.params.version))),
+  );
+  app.get<{ Params: { name: string } }>('/v2/models/:name/ready', async (req, reply) => {
+    // An unknown name is looked up (404 when it is not served); a known one answers without waiting for a load.
+    const lv = manager.tryResolve(req.params.name) ?? (manager.status(req.params.name) ? undefined : await manager.resolve(req.params.name));
+    return reply.status(lv ? 200 : 400).send({ name: req.params.name, ready: Boolean(lv), ...(lv ? { version: String(lv.version) } : {}) });
+  });
+  app.get<{ Params: { name: string; version: string } }>('/v2/models/:name/versions/:version/ready', async (req, reply) => {
+    const lv = manager.loadedVersions().find((v) => v.model === req.params.name && v.version === parseVersion(req.params.version) && v.state === 'ready');
+    return reply.status(lv ? 200 : 400).send({ name: req.params.name, version: req.params.version, ready: Boolean(lv) });
+  });
+
+  // ── inference ────────────────────────────────────────────────────────────
+  app.post<{ Params: { name: string } }>('/v2/models/:name/infer', async (req, reply) => {
+    await authenticate(req, req.params.name, 'invoker');
+    return infer(req, reply, req.params.name, () => manager.tryResolve(req.params.name), () => manager.resolve(req.params.name), 'v2');
+  });
+  app.post<{ Params: { name: string; version: string } }>('/v2/models/:name/versions/:version/infer', async (req, reply) => {
+    // A pinned version bypasses the traffic policy, so it needs an operator key even when the data plane is open.
+    await authenticate(req, req.params.name, 'operator');
+    const v = parseVersion(req.params.version);
+    const resolve = () => manager.resolvePinned(req.params.name, v);
+    return infer(req, reply, req.params.name, () => undefined, resolve, 'v2');
+  });
+  // KServe V1 names the verb after a colon (`weather:predict`); Fastify would read `:name::predict` as one
+  // parameter, so the verb is split off here.
+  app.post<{ Params: { target: string } }>('/v1/models/:target', async (req, reply) => {
+    const m = /^(.+):predict$/.exec(req.params.target);
+    if (!m?.[1]) throw new ModelgateError('MG_ERR_INFER_MODEL_NOT_FOUND', `No endpoint ${req.url}. The V1 endpoint is POST /v1/models/{name}:predict.`);
+    const name = m[1];
+    await authenticate(req, name, 'invoker');
+    return infer(req, reply, name, () => manager.tryResolve(name), () => manager.resolve(name), 'v1');
+  });
+
+  async function infer(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    name: string,
+    tryResolve: () => LoadedVersion | undefined,
+    resolve: () => Promise<LoadedVersion>,
+    protocol: 'v1' | 'v2',
+  ): Promise<unknown> {
+    const started = performance.now();
+    req.infer = { model: name, version: 'none', started };
+    if (req.body === undefined || req.body === null) throw new ModelgateError('MG_ERR_INFER_MALFORMED_REQUEST', 'The request has no JSON body. Send Content-Type: application/json with an inference request.');
+    const parent = extractContext(req.headers);
+    const deadline = Date.now() + requestTimeout(req, maxTimeout);
+    // Resolve, decode and submit without yielding in between, so an alias swap cannot retire the chosen
+    // version between picking it and queueing on it; a version retired while we awaited is picked again.
+    for (let attempt = 0; ; attempt++) {
+      const lv = tryResolve() ?? (await resolve());
+      if ((lv.state !== 'ready' || !lv.runner) && attempt < 3) continue;
+      if (lv.state !== 'ready' || !lv.runner) throw new ModelgateError('MG_ERR_INFER_MODEL_NOT_READY');
+      lv.lastUsed = Date.now();
+      const version = String(lv.version);
+      req.infer.version = version;
+      const attrs = { 'model.name': name, 'model.version': version };
+      const validateSpan = startSpan('validate', attrs, parent);
+      let pending: Promise<TensorMap>;
+      let respond: (outputs: TensorMap) => unknown;
+      try {
+        if (protocol === 'v2') {
+          const decoded = decodeInferRequest(req.body, lv.info.signature);
+          pending = lv.runner.submit(decoded.inputs, decoded.batchSize ?? 1, { deadline, outputs: decoded.outputs });
+          const id = decoded.id ?? req.id;
+          respond = (outputs) => encodeInferResponse({ modelName: name, modelVersion: version, id, outputs, ...(decoded.parameters ? { parameters: decoded.parameters } : {}) });
+        } else {
+          if (!lv.info.features) throw new ModelgateError('MG_ERR_INFER_V1_UNSUPPORTED', `Model "${name}" version ${version} has no recorded feature order. Use POST /v2/models/${name}/infer.`);
+          const decoded = decodeV1Instances(req.body, lv.info.features, lv.info.signature);
+          pending = lv.runner.submit(decoded.inputs, decoded.rows, { deadline });
+          respond = (outputs) => encodeV1Response(outputs, decoded.rows);
+        }
+      } finally {
+        validateSpan.end();
+      }
+      const inferSpan = startSpan('infer', attrs, parent);
+      let outputs;
+      try {
+        outputs = await pending;
+      } finally {
+        inferSpan.end();
+      }
+      void reply.header('x-modelgate-version', version);
+      const tp = traceparentOf(parent);
+      if (tp) void reply.header('traceparent', tp);
+      return respond(outputs);
+    }
+  }
+
+  function metadata(lv: LoadedVersion): unknown {
+    const spec = (t: TensorSpec) => ({ name: t.name, datatype: t.datatype ?? t.onnxType, shape: (t.shape ?? []).map((d) => (typeof d === 'number' ? d : -1)) });
+    return {
+      name: lv.model,
+      versions: [String(lv.version)],
+      platform: lv.info.format === 'js' ? 'modelgate_js' : 'onnxruntime_onnx',
+      inputs: lv.info.signature.inputs.map(spec),
+      outputs: lv.info.signature.outputs.map(spec),
+      ...(lv.info.features ? { parameters: { features: lv.info.features } } : {}),
+    };
+  }
+}
+
+function parseVersion(v: string): number {
+  if (!/^\d{1,9}$/.test(v) || Number(v) < 1) throw new ModelgateError('MG_ERR_INFER_VERSION_NOT_SERVABLE', `"${v}" is not a version number; versions are numbered from 1.`);
+  return Number(v);
+}
+
+function requestTimeout(req: FastifyRequest, max: number): number {
+  const h = req.headers['x-modelgate-timeout-ms'];
+  const n = typeof h === 'string' ? Number(h) : NaN;
+  return Number.isFinite(n) && n > 0 ? Math.min(n, max) : max;
+}
+
+/** Maps anything thrown on the data plane to an inference error code (client mistakes are never 500). */
+function toInferError(err: unknown): ModelgateError {
+  if (err instanceof ModelgateError) return err;
+  const e = err as FastifyError;
+  switch (e.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new ModelgateError('MG_ERR_INFER_BODY_TOO_LARGE');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new ModelgateError('MG_ERR_INFER_UNSUPPORTED_MEDIA_TYPE', `Content-Type ${e.message.replace(/^Unsupported Media Type: ?/, '') || 'is missing'}: inference requests are JSON; send Content-Type: application/json.`);
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new ModelgateError('MG_ERR_INFER_MALFORMED_REQUEST', 'The request body is empty. Send an inference request as JSON.');
+    default:
+      break;
+  }
+  const mapped = toModelgateError(err);
+  if (mapped.code === 'MG_ERR_REQUEST_MALFORMED_JSON' || mapped.code === 'MG_ERR_REQUEST_INVALID') {
+    return new ModelgateError('MG_ERR_INFER_MALFORMED_REQUEST', mapped.message);
+  }
+  if (mapped.code === 'MG_ERR_REQUEST_TOO_LARGE') return new ModelgateError('MG_ERR_INFER_BODY_TOO_LARGE');
+  if (mapped.code === 'MG_ERR_REQUEST_UNSUPPORTED_MEDIA_TYPE') return new ModelgateError('MG_ERR_INFER_UNSUPPORTED_MEDIA_TYPE');
+  return mapped.code === 'MG_ERR_SERVER_INTERNAL' ? new ModelgateError('MG_ERR_INFER_RUNTIME_FAILED', undefined, undefined, { cause: err }) : mapped;
+}
