@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.modelgate/**', 'bin/**', 'scripts/*.mjs'] },
+  { ignores: ['dist/**', 'node_modules/**', '.modelgate/**', '.tmp/**', 'bin/**', 'scripts/*.mjs'] },
   js.configs.recommended,
   { files: ['**/*.mjs'], languageOptions: { globals: { setTimeout: 'readonly', console: 'readonly' } } },
   ...tseslint.configs.recommended,

@@ -46,11 +46,6 @@ export async function buildApp(ctx: AppContext, gateway?: Gateway): Promise<Fast
     await registerControlApi(api, ctx);
   }, { prefix: '/api/v1' });
   if (gateway) {
-    // While shutting down, every answer closes its connection so clients reconnect to another replica.
-    app.addHook('onSend', async (_req, reply, payload) => {
-      if (gateway.closing) void reply.header('connection', 'close');
-      return payload;
-    });
     await app.register(async (dp) =>
       registerDataPlane(dp, { config: ctx.config, store: ctx.store, manager: gateway.manager, metrics: gateway.metrics, logger: ctx.logger, version: gateway.version, isClosing: () => gateway.closing }),
     );

@@ -99,7 +99,9 @@ describe('gateway lifecycle on the real binary', () => {
     assert.ok(results.every((r) => r.status === 200 || r.status === 503));
   });
 
-  it('writes one JSON log line per request, without tensor data or keys', () => {
+  it('writes one JSON log line per request, without tensor data or keys', async () => {
+    // logs are buffered and flushed at least once a second
+    await new Promise((r) => setTimeout(r, 1500));
     const lines = s.logs().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     const inference = lines.filter((l) => l.msg === 'inference');
     assert.ok(inference.length >= 5);

@@ -9,7 +9,8 @@ import { requireModel, requireRole, type Principal } from '../governance/keys.js
 import type { Store } from '../store/database.js';
 import { toModelgateError } from '../app.js';
 import type { GatewayMetrics } from '../telemetry/metrics.js';
-import { extractContext, startSpan, traceparentOf } from '../telemetry/tracing.js';
+import { SpanKind, type Context, type Span } from '@opentelemetry/api';
+import { extractContext, modelAttributes, SPAN_NAMES, startSpan, traceparentOf, withSpan } from '../telemetry/tracing.js';
 import type { TensorSpec } from '../registry/signature.js';
 import type { TensorMap } from '../runtime/types.js';
 import { DataPlaneAuth } from './data-plane-auth.js';
@@ -37,6 +38,8 @@ interface InferState {
 declare module 'fastify' {
   interface FastifyRequest {
     infer: InferState | undefined;
+    /** The caller's trace context (W3C traceparent), read once while the body is parsed. */
+    traceCtx: Context | undefined;
   }
 }
 
@@ -54,16 +57,22 @@ export async function registerDataPlane(app: FastifyInstance, deps: DataPlaneDep
   const maxTimeout = config.serving.requestTimeoutMs;
 
   app.decorateRequest('infer', undefined);
+  app.decorateRequest('traceCtx', undefined);
   // Inference bodies are JSON only; anything else is 415, not a string the decoder would call malformed.
   app.removeAllContentTypeParsers();
 
   // JSON is parsed here rather than by Fastify's default parser so the parse can be timed and its errors
   // answered in the V2 shape. Plain JSON.parse is safe: "__proto__" becomes an own key that nothing merges.
-  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: config.server.bodyLimit }, (_req, body, done) => {
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: config.server.bodyLimit }, (req, body, done) => {
+    const ctx = extractContext(req.headers);
+    req.traceCtx = ctx;
+    const span = startSpan(SPAN_NAMES.parse, { 'model.name': (req.params as { name?: string }).name ?? '' }, ctx);
     try {
       done(null, JSON.parse(body as string));
     } catch (e) {
       done(new ModelgateError('MG_ERR_INFER_MALFORMED_REQUEST', `The body is not valid JSON: ${(e as Error).message}`), undefined);
+    } finally {
+      span.end();
     }
   });
 
@@ -73,18 +82,25 @@ export async function registerDataPlane(app: FastifyInstance, deps: DataPlaneDep
     return v2Error(reply, mg);
   });
 
-  app.addHook('onRequest', async (req, reply) => {
-    if (deps.isClosing()) return v2Error(reply, new ModelgateError('MG_ERR_INFER_SHUTTING_DOWN'));
-    return undefined;
+  // Hooks use the callback style: an async hook costs a promise per request on the hot path.
+  app.addHook('onRequest', (_req, reply, done) => {
+    if (deps.isClosing()) {
+      // While shutting down, new requests are refused and their connections closed.
+      v2Error(reply, new ModelgateError('MG_ERR_INFER_SHUTTING_DOWN'));
+      return;
+    }
+    done();
   });
 
   // After the response: metrics and one request log line (never tensor data).
-  app.addHook('onResponse', async (req, reply) => {
+  app.addHook('onResponse', (req, reply, done) => {
     const s = req.infer;
-    if (!s) return;
-    const seconds = (performance.now() - s.started) / 1000;
-    metrics.recordRequest(s.model, s.version, reply.statusCode, seconds);
-    req.log.info({ model: s.model, version: s.version, status: reply.statusCode, ms: Math.round(seconds * 1e4) / 10 }, 'inference');
+    if (s) {
+      const seconds = (performance.now() - s.started) / 1000;
+      metrics.recordRequest(s.model, s.version, reply.statusCode, seconds);
+      req.log.info({ model: s.model, version: s.version, status: reply.statusCode, ms: Math.round(seconds * 1e4) / 10 }, 'inference');
+    }
+    done();
   });
 
   const authenticate = async (req: FastifyRequest, model: string, need: 'invoker' | 'operator'): Promise<Principal | null> => {
@@ -151,7 +167,7 @@ export async function registerDataPlane(app: FastifyInstance, deps: DataPlaneDep
     const started = performance.now();
     req.infer = { model: name, version: 'none', started };
     if (req.body === undefined || req.body === null) throw new ModelgateError('MG_ERR_INFER_MALFORMED_REQUEST', 'The request has no JSON body. Send Content-Type: application/json with an inference request.');
-    const parent = extractContext(req.headers);
+    const parent = req.traceCtx ?? extractContext(req.headers);
     const deadline = Date.now() + requestTimeout(req, maxTimeout);
     // Resolve, decode and submit without yielding in between, so an alias swap cannot retire the chosen
     // version between picking it and queueing on it; a version retired while we awaited is picked again.
@@ -162,36 +178,55 @@ export async function registerDataPlane(app: FastifyInstance, deps: DataPlaneDep
       lv.lastUsed = Date.now();
       const version = String(lv.version);
       req.infer.version = version;
-      const attrs = { 'model.name': name, 'model.version': version };
-      const validateSpan = startSpan('validate', attrs, parent);
-      let pending: Promise<TensorMap>;
-      let respond: (outputs: TensorMap) => unknown;
+      const attrs = modelAttributes(name, version);
+      const requestSpan = startSpan(`modelgate ${protocol} infer`, attrs, parent, SpanKind.SERVER);
+      const ctx = withSpan(parent, requestSpan);
       try {
-        if (protocol === 'v2') {
-          const decoded = decodeInferRequest(req.body, lv.info.signature);
-          pending = lv.runner.submit(decoded.inputs, decoded.batchSize ?? 1, { deadline, outputs: decoded.outputs });
-          const id = decoded.id ?? req.id;
-          respond = (outputs) => encodeInferResponse({ modelName: name, modelVersion: version, id, outputs, ...(decoded.parameters ? { parameters: decoded.parameters } : {}) });
-        } else {
-          if (!lv.info.features) throw new ModelgateError('MG_ERR_INFER_V1_UNSUPPORTED', `Model "${name}" version ${version} has no recorded feature order. Use POST /v2/models/${name}/infer.`);
-          const decoded = decodeV1Instances(req.body, lv.info.features, lv.info.signature);
-          pending = lv.runner.submit(decoded.inputs, decoded.rows, { deadline });
-          respond = (outputs) => encodeV1Response(outputs, decoded.rows);
+        const validateSpan = startSpan(SPAN_NAMES.validate, attrs, ctx);
+        const queueSpan = startSpan(SPAN_NAMES.queue, attrs, ctx);
+        let inferSpan: Span | undefined;
+        const onStart = (queueMs: number) => {
+          queueSpan.end();
+          inferSpan = startSpan(SPAN_NAMES.infer, attrs, ctx);
+          metrics.recordQueue(name, version, queueMs / 1000);
+        };
+        let pending: Promise<TensorMap>;
+        let respond: (outputs: TensorMap) => unknown;
+        try {
+          if (protocol === 'v2') {
+            const decoded = decodeInferRequest(req.body, lv.info.signature);
+            validateSpan.end();
+            pending = lv.runner.submit(decoded.inputs, decoded.batchSize ?? 1, { deadline, outputs: decoded.outputs, onStart });
+            const id = decoded.id ?? req.id;
+            respond = (outputs) => encodeInferResponse({ modelName: name, modelVersion: version, id, outputs, ...(decoded.parameters ? { parameters: decoded.parameters } : {}) });
+          } else {
+            if (!lv.info.features) throw new ModelgateError('MG_ERR_INFER_V1_UNSUPPORTED', `Model "${name}" version ${version} has no recorded feature order. Use POST /v2/models/${name}/infer.`);
+            const decoded = decodeV1Instances(req.body, lv.info.features, lv.info.signature);
+            validateSpan.end();
+            pending = lv.runner.submit(decoded.inputs, decoded.rows, { deadline, onStart });
+            respond = (outputs) => encodeV1Response(outputs, decoded.rows);
+          }
+        } catch (e) {
+          validateSpan.end();
+          queueSpan.end();
+          throw e;
         }
+        let outputs: TensorMap;
+        try {
+          outputs = await pending;
+        } finally {
+          queueSpan.end();
+          inferSpan?.end();
+        }
+        void reply.header('x-modelgate-version', version);
+        // Requests accepted before SIGTERM still finish, on a connection that then closes.
+        if (deps.isClosing()) void reply.header('connection', 'close');
+        const tp = traceparentOf(ctx);
+        if (tp) void reply.header('traceparent', tp);
+        return respond(outputs);
       } finally {
-        validateSpan.end();
+        requestSpan.end();
       }
-      const inferSpan = startSpan('infer', attrs, parent);
-      let outputs;
-      try {
-        outputs = await pending;
-      } finally {
-        inferSpan.end();
-      }
-      void reply.header('x-modelgate-version', version);
-      const tp = traceparentOf(parent);
-      if (tp) void reply.header('traceparent', tp);
-      return respond(outputs);
     }
   }
 

@@ -13,13 +13,7 @@ import { createJsRuntime } from '../runtime/js/js-runtime.js';
 import type { ModelRuntime, RuntimeOptions, TensorMap } from '../runtime/types.js';
 import type { Store } from '../store/database.js';
 import type { GatewayMetrics } from '../telemetry/metrics.js';
-import { DirectRunner, DynamicBatcher } from './batching/batcher.js';
-
-export interface Runner {
-  submit(inputs: TensorMap, rows: number, options: { deadline: number; outputs?: string[] | undefined }): Promise<TensorMap>;
-  drain(): Promise<void>;
-  stats(): { queuedRequests: number; queuedRows: number; inFlightRuns: number };
-}
+import { DirectRunner, DynamicBatcher, type InferenceRunner } from './batching/batcher.js';
 
 export type VersionState = 'loading' | 'ready' | 'failed' | 'retired';
 
@@ -30,7 +24,7 @@ export interface LoadedVersion {
   readonly info: ModelVersionInfo;
   state: VersionState;
   runtime: ModelRuntime | null;
-  runner: Runner | null;
+  runner: InferenceRunner | null;
   batching: boolean;
   error: string | null;
   loadedAt: number | null;
@@ -285,7 +279,7 @@ export class ModelManager {
     return lv;
   }
 
-  private createRunner(info: ModelVersionInfo, runtime: ModelRuntime): { runner: Runner; batching: boolean } {
+  private createRunner(info: ModelVersionInfo, runtime: ModelRuntime): { runner: InferenceRunner; batching: boolean } {
     const s = this.deps.config.serving;
     const cfg = s.models[`${info.model}@${info.version}`]?.batching ?? s.models[info.model]?.batching ?? s.batching;
     const model = info.model;

@@ -372,6 +372,30 @@ describe('DynamicBatcher', () => {
     assert.equal(seen[0]!.requests, 2);
   });
 
+  it('tells each request when its run starts and how long it queued, surviving a throwing callback', async () => {
+    const model = new FakeModel();
+    model.gated = true;
+    const b = batcher(model, { maxBatchSize: 2, maxQueueDelayMs: 0 });
+    const events: string[] = [];
+    const waits: number[] = [];
+    const first = b.submit(input(1, 2), 2, { deadline: soon(), onStart: () => events.push('start 1') });
+    const second = b.submit(input(2, 2), 2, {
+      deadline: soon(),
+      onStart: (ms) => {
+        events.push('start 2');
+        waits.push(ms);
+        throw new Error('tracing down');
+      },
+    });
+    await sleep(20);
+    assert.deepEqual(events, ['start 1'], 'the second request waits while the only run slot is busy');
+    model.open();
+    await Promise.all([first.then(() => events.push('done 1')), second.then(() => events.push('done 2'))]);
+    assert.deepEqual(events.slice(0, 2), ['start 1', 'done 1']);
+    assert.ok(events.indexOf('start 2') < events.indexOf('done 2'));
+    assert.ok(waits[0]! >= 15, `queued about 20 ms, reported ${waits[0]}`);
+  });
+
   it('rejects nonsense configuration', () => {
     const run = new FakeModel().run;
     assert.throws(() => new DynamicBatcher({ run, maxBatchSize: 0, maxQueueDelayMs: 1, maxQueueSize: 1 }), RangeError);

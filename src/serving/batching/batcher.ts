@@ -23,6 +23,8 @@ export interface SubmitOptions {
   deadline: number;
   /** Outputs to compute; absent or empty means all. */
   outputs?: string[] | undefined;
+  /** Called when the request leaves the queue and its run starts, with how long it waited (ms). */
+  onStart?: ((queueMs: number) => void) | undefined;
 }
 
 export interface RunnerStats {
@@ -77,6 +79,7 @@ interface Pending {
   readonly deadline: number;
   /** performance.now() at submit: queue ages are measured on the monotonic clock. */
   readonly enqueuedAt: number;
+  readonly onStart: ((queueMs: number) => void) | undefined;
   readonly resolve: (r: TensorMap) => void;
   readonly reject: (e: unknown) => void;
   timer: NodeJS.Timeout | undefined;
@@ -188,6 +191,7 @@ abstract class QueueingRunner implements InferenceRunner {
         key: this.mergeKey(inputs, rows, outputs),
         deadline: options.deadline,
         enqueuedAt: performance.now(),
+        onStart: options.onStart,
         resolve,
         reject,
         timer: undefined,
@@ -251,6 +255,13 @@ abstract class QueueingRunner implements InferenceRunner {
       this.unlink(m);
       m.state = 'running';
       rows += m.rows;
+      if (m.onStart) {
+        try {
+          m.onStart(now - m.enqueuedAt);
+        } catch {
+          // tracing and metrics callbacks must not take serving down with them
+        }
+      }
     }
     this.inFlightRuns++;
     this.inFlightRequests += members.length;
