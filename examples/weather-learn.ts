@@ -3,6 +3,7 @@
 // reproduces the committed weights bit for bit. Parameters are rounded to float32 once training ends,
 // because that is what the ONNX file stores: the JS forward pass then describes the exported model
 // exactly, up to float32 vs float64 arithmetic.
+import { mulberry32 } from '../src/random.js';
 
 export interface Standardiser {
   mean: number[];
@@ -113,20 +114,8 @@ export function predictLogistic(m: LogisticModel, row: readonly number[]): numbe
 
 // ---------- v2: one-hidden-layer MLP with month seasonality ----------
 
-/**
- * mulberry32: a tiny, well-known 32-bit PRNG. Its only job is a reproducible weight initialisation,
- * so statistical quality beyond "not obviously patterned" does not matter.
- */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// mulberry32 (src/random.ts) only has to make the weight initialisation reproducible.
+export { mulberry32 };
 
 export interface MlpModel {
   kind: 'mlp';

@@ -19,8 +19,8 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startServer(config: Readonly<Config>, options: { examples?: boolean } = {}): Promise<RunningServer> {
-  const ctx = await createContext(config);
+export async function startServer(config: Readonly<Config>, options: { examples?: boolean; pgSchema?: string } = {}): Promise<RunningServer> {
+  const ctx = await createContext(config, options.pgSchema ? { pgSchema: options.pgSchema } : {});
   const created = await bootstrapAdminKey(ctx.store.db, config.home);
   if (options.examples) await seedExamples(ctx);
   const gateway = createGateway(ctx);

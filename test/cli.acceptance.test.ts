@@ -1,31 +1,18 @@
 // Acceptance: the real `modelgate` binary in a temporary MODELGATE_HOME, locally and against a running server.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { packagePath } from '../src/paths.js';
+import type { ChildProcess } from 'node:child_process';
+import { runCli, spawnServe, type Run } from './cli-helpers.js';
 import { tempHome, V1, V2 } from './helpers.js';
 
-const BIN = packagePath('bin', 'modelgate.js');
 const OCR_CLS = packagePath('node_modules', '@gutenye', 'ocr-models', 'assets', 'ch_ppocr_mobile_v2.0_cls_infer.onnx');
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-  json: () => any; // eslint-disable-line @typescript-eslint/no-explicit-any
-}
-
 function cli(home: string, args: string[], env: Record<string, string> = {}): Run {
-  const r = spawnSync(process.execPath, [BIN, ...args], {
-    encoding: 'utf8',
-    env: { PATH: process.env.PATH ?? '', MODELGATE_HOME: home, ...env },
-    cwd: home,
-    timeout: 60_000,
-  });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, json: () => JSON.parse(r.stdout) };
+  return runCli(home, args, { env });
 }
 
 function assertCleanError(r: Run, code: string): void {
@@ -154,26 +141,15 @@ describe('modelgate CLI on the local store', () => {
 
 describe('modelgate CLI against a running server', () => {
   const t = tempHome('mg-cli-server-');
-  let server: ReturnType<typeof spawn>;
+  let server: ChildProcess;
   let url = '';
   before(async () => {
     // Register before any server runs: scripts can do that.
     assert.equal(cli(t.home, ['models', 'register', 'weather', V1.model]).code, 0);
-    server = spawn(process.execPath, [BIN, 'serve', '--port', '0'], { env: { PATH: process.env.PATH ?? '', MODELGATE_HOME: t.home }, cwd: t.home, stdio: ['ignore', 'pipe', 'pipe'] });
-    let banner = '';
-    url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`server did not start: ${banner}`)), 30_000);
-      server.stderr!.on('data', (d: Buffer) => {
-        banner += d.toString();
-        const m = /running at (http:\/\/\S+)/.exec(banner);
-        if (m?.[1]) {
-          clearTimeout(timer);
-          resolve(m[1]);
-        }
-      });
-      server.stdout!.resume();
-      server.once('exit', (code) => reject(new Error(`server exited ${code}: ${banner}`)));
-    });
+    const started = await spawnServe(t.home);
+    server = started.proc;
+    url = started.url;
+    const banner = started.banner;
     assert.match(banner, /admin key \(shown once/);
   });
   after(async () => {

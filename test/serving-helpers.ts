@@ -1,19 +1,26 @@
 // Starting a gateway for a test, and posting JSON to it.
 import { loadConfig, type Config, type DeepPartial } from '../src/config/index.js';
-import { createLogger } from '../src/context.js';
 import { startServer, type RunningServer } from '../src/server.js';
-import { tempHome } from './helpers.js';
+import { dropSchema, PG_URL, tempHome } from './helpers.js';
 
-export async function startTestServer(overrides: DeepPartial<Config> = {}): Promise<{ server: RunningServer; key: string; cleanup: () => Promise<void> }> {
+/** A gateway on 127.0.0.1 with a fresh home; on PostgreSQL (own schema, dropped afterwards) when asked. */
+export async function startTestServer(
+  overrides: DeepPartial<Config> = {},
+  options: { postgres?: boolean } = {},
+): Promise<{ server: RunningServer; key: string; cleanup: () => Promise<void> }> {
   const home = tempHome('mg-serve-');
-  const config = loadConfig({ env: {}, flags: { home: home.home, server: { port: 0 }, log: { level: 'silent' }, serving: { pollIntervalMs: 100 }, ...overrides } });
-  const server = await startServer(config);
-  server.ctx.logger = createLogger('silent');
+  const schema = options.postgres ? `mg_serve_${process.pid}_${Math.random().toString(36).slice(2, 10)}` : undefined;
+  const config = loadConfig({
+    env: {},
+    flags: { home: home.home, server: { port: 0 }, log: { level: 'silent' }, serving: { pollIntervalMs: 100 }, ...(options.postgres ? { databaseUrl: PG_URL! } : {}), ...overrides },
+  });
+  const server = await startServer(config, schema ? { pgSchema: schema } : {});
   return {
     server,
     key: server.adminKey!,
     cleanup: async () => {
       await server.close();
+      if (schema) await dropSchema(schema);
       home.cleanup();
     },
   };

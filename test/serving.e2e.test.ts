@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync, chmodSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import ort from 'onnxruntime-node';
 import { createKey } from '../src/governance/keys.js';
-import { principal, V1, V2 } from './helpers.js';
+import { PG_SKIP, principal, V1, V2 } from './helpers.js';
 import { post, startTestServer } from './serving-helpers.js';
 
 const admin = principal('admin');
@@ -267,3 +267,25 @@ describe('serving with dynamic batching', () => {
   });
 });
 
+
+describe('serving on PostgreSQL', { skip: PG_SKIP }, () => {
+  let t: Awaited<ReturnType<typeof startTestServer>>;
+  before(async () => {
+    t = await startTestServer({}, { postgres: true });
+  });
+  after(async () => t?.cleanup());
+
+  it('serves, swaps on an alias move made through the store, and stops when the alias goes', async () => {
+    assert.equal(t.server.ctx.store.dialect, 'postgres');
+    const reg = t.server.ctx.registry;
+    await reg.register(admin, { name: 'weather', artifact: { path: V1.model } });
+    await reg.register(admin, { name: 'weather', artifact: { path: V1.model } });
+    await reg.setAlias(admin, 'weather', 'production', '1');
+    const url = `${t.server.url}/v2/models/weather/infer`;
+    await waitFor(async () => (await post(url, v2(ROWS), t.key)).status === 200, 'served from PostgreSQL');
+    await reg.setAlias(admin, 'weather', 'production', '2');
+    await waitFor(async () => (await post(url, v2(ROWS), t.key)).body?.model_version === '2', 'swapped to 2');
+    await reg.unsetAlias(admin, 'weather', 'production');
+    await waitFor(async () => (await post(url, v2(ROWS), t.key)).status === 404, 'unserved');
+  });
+});

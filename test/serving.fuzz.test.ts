@@ -6,20 +6,10 @@ import { after, before, describe, it } from 'node:test';
 import { createKey } from '../src/governance/keys.js';
 import { principal, V1 } from './helpers.js';
 import { post, startTestServer } from './serving-helpers.js';
+import { mulberry32 as rng } from '../src/random.js';
 
 const COUNT = 1500;
 
-/** mulberry32: small, seeded, good enough to make the run reproducible. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Case {
   kind: string;

@@ -1,41 +1,24 @@
 // Lifecycle end to end: js models in worker threads (crash and runaway isolation), a bounded queue that
 // answers 503 + Retry-After, and SIGTERM draining in-flight requests before exiting 0 — on the real binary.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { packagePath } from '../src/paths.js';
+import { runCli, spawnServe, type Run } from './cli-helpers.js';
 import { tempHome, V1 } from './helpers.js';
 import { post } from './serving-helpers.js';
 
-const BIN = packagePath('bin', 'modelgate.js');
 const SLOW = packagePath('test', 'fixtures', 'slow-echo.mjs');
 
-function cli(home: string, args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', MODELGATE_HOME: join(home, '.modelgate') }, cwd: home, timeout: 60_000 });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+function cli(home: string, args: string[]): Run {
+  return runCli(join(home, '.modelgate'), args, { cwd: home });
 }
 
-async function serve(home: string): Promise<{ proc: ChildProcess; url: string; key: string; logs: () => string }> {
-  const proc = spawn(process.execPath, [BIN, 'serve', '--port', '0'], { env: { PATH: process.env.PATH ?? '', MODELGATE_HOME: join(home, '.modelgate') }, cwd: home, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no start: ${err}`)), 30_000);
-    proc.stderr!.on('data', (d: Buffer) => {
-      err += d.toString();
-      const m = /running at (http:\/\/\S+)/.exec(err);
-      if (m?.[1]) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    proc.once('exit', (code) => reject(new Error(`exited ${code}: ${err}`)));
-  });
-  return { proc, url, key: readFileSync(join(home, '.modelgate', 'admin.key'), 'utf8').trim(), logs: () => out };
-}
+const serve = async (home: string) => {
+  const s = await spawnServe(join(home, '.modelgate'), { cwd: home });
+  return { ...s, key: readFileSync(join(home, '.modelgate', 'admin.key'), 'utf8').trim() };
+};
 
 const x = (ms: number) => ({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 1], data: [ms] }] });
 

@@ -6,21 +6,10 @@ import { after, describe, it } from 'node:test';
 import { computeReferenceProfile } from './compute-profile.js';
 import { PSI_EPSILON, comparePsi, psi, psiOf } from './psi.js';
 import type { CategoricalFeatureProfile, NumericalFeatureProfile, ReferenceProfile } from './types.js';
+import { mulberry32 as rng } from '../../random.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mg-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-/** mulberry32: a small seeded generator, so the samples (and the asserted PSI values) are the same on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** n draws from N(mean, sd²) by Box–Muller. */
 function normal(seed: number, n: number, mean = 0, sd = 1): number[] {

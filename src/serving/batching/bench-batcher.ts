@@ -12,21 +12,12 @@ import ort from 'onnxruntime-node';
 import { encodeModel, OnnxDataType, tensorValueInfo, type TensorInit } from '../../registry/onnx/onnx-proto.js';
 import type { TensorMap } from '../../runtime/types.js';
 import { DirectRunner, DynamicBatcher, type InferenceRunner, type RunFunction } from './batcher.js';
+import { mulberry32 } from '../../random.js';
 
 const IN = 256;
 const HIDDEN = 1024;
 const OUT = 10;
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function buildMlp(seed: number): Uint8Array {
   const rnd = mulberry32(seed);

@@ -9,20 +9,11 @@ import { ModelgateError } from '../../errors/modelgate-error.js';
 import { decodeInferRequest, encodeInferResponse } from './v2.js';
 import { decodeV1Instances } from './v1.js';
 import { EXAMPLE, EXAMPLE_FEATURES, spec } from './test-support.js';
+import { mulberry32 } from '../../random.js';
 
 // Replay or explore with MODELGATE_FUZZ_SEED=<n>.
 const SEED = Number(process.env.MODELGATE_FUZZ_SEED ?? 0x5eed_2024);
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Gen {
   private readonly next: () => number;
