@@ -7,6 +7,7 @@ import { loadConfig } from '../src/config/index.js';
 import { openLocalClient } from '../src/cli/client.js';
 import { createLogger } from '../src/context.js';
 import { startServer, type RunningServer } from '../src/server.js';
+import { packagePath } from '../src/paths.js';
 import { tempHome, V1, V2 } from './helpers.js';
 
 describe('control API over HTTP', () => {
@@ -153,6 +154,30 @@ describe('control API over HTTP', () => {
       assert.equal(r.status, status, `${method} ${p}: ${JSON.stringify(r.body)}`);
       assert.equal(r.body.error.code, code, `${method} ${p}`);
     }
+  });
+
+  it('lets only an admin register a js model, which runs code inside the gateway', async () => {
+    const operator = (await req('POST', '/keys', adminKey, { name: 'ops', role: 'operator' })).body;
+    const slow = packagePath('test', 'fixtures', 'slow-echo.mjs');
+    const form = async () => {
+      const f = new FormData();
+      f.append('artifact', await openAsBlob(slow), 'slow-echo.mjs');
+      f.append('format', 'js');
+      return f;
+    };
+    const refused = await req('POST', '/models/rules/versions', operator.key, await form());
+    assert.equal(refused.status, 403);
+    assert.equal(refused.body.error.code, 'MG_ERR_AUTH_FORBIDDEN');
+    const ok = await req('POST', '/models/rules/versions', adminKey, await form());
+    assert.equal(ok.status, 201, JSON.stringify(ok.body));
+    assert.equal(ok.body.format, 'js');
+    assert.deepEqual(ok.body.signature.inputs.map((i: { name: string; datatype: string }) => [i.name, i.datatype]), [['x', 'FP32']]);
+    const notModule = new FormData();
+    notModule.append('artifact', new Blob(['this is not javascript {']), 'bad.mjs');
+    notModule.append('format', 'js');
+    const bad = await req('POST', '/models/rules/versions', adminKey, notModule);
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.error.code, 'MG_ERR_RUNTIME_JS_INVALID_MODULE');
   });
 
   it('checks roles and model scopes per key', async () => {

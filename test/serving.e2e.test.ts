@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, chmodSync } from 'node:fs';
 
+import { spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import ort from 'onnxruntime-node';
 import { createKey } from '../src/governance/keys.js';
@@ -9,6 +10,13 @@ import { PG_SKIP, principal, V1, V2 } from './helpers.js';
 import { post, startTestServer } from './serving-helpers.js';
 
 const admin = principal('admin');
+
+function promtoolMissing(): false | string {
+  const r = spawnSync('promtool', ['--version'], { encoding: 'utf8' });
+  if (r.status === 0) return false;
+  console.log('NOTICE: promtool is not installed (apt-get install prometheus); the promtool check is skipped.');
+  return 'promtool not installed';
+}
 const ROWS = [
   [0, 12.8, 5, 4.7],
   [10.9, 10.6, 2.8, 4.5],
@@ -180,6 +188,13 @@ describe('serving gateway over HTTP', () => {
     assert.doesNotMatch(text, /nodejs_active_handles_total/);
   });
 
+  it('serves /metrics that promtool check metrics accepts', { skip: promtoolMissing() }, async () => {
+    const text = await (await fetch(`${base}/metrics`)).text();
+    const r = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.equal((r.stdout + r.stderr).trim(), '', 'no warnings either');
+  });
+
   it('swaps versions when the production alias moves, with zero failed requests', async () => {
     const reg = t.server.ctx.registry;
     const failures: string[] = [];
@@ -287,5 +302,22 @@ describe('serving on PostgreSQL', { skip: PG_SKIP }, () => {
     await waitFor(async () => (await post(url, v2(ROWS), t.key)).body?.model_version === '2', 'swapped to 2');
     await reg.unsetAlias(admin, 'weather', 'production');
     await waitFor(async () => (await post(url, v2(ROWS), t.key)).status === 404, 'unserved');
+  });
+});
+
+describe('serving with the data plane opened (auth.dataPlane: off)', () => {
+  let t: Awaited<ReturnType<typeof startTestServer>>;
+  before(async () => {
+    t = await startTestServer({ auth: { dataPlane: 'off' } });
+    await t.server.ctx.registry.register(admin, { name: 'weather', artifact: { path: V1.model } });
+    await t.server.ctx.registry.setAlias(admin, 'weather', 'production', '1');
+  });
+  after(async () => t?.cleanup());
+
+  it('answers inference without a key, but pinned versions and the control API still need one', async () => {
+    await waitFor(async () => (await post(`${t.server.url}/v2/models/weather/infer`, v2(ROWS))).status === 200, 'open inference');
+    const pinned = await post(`${t.server.url}/v2/models/weather/versions/1/infer`, v2(ROWS));
+    assert.equal(pinned.status, 401);
+    assert.equal((await fetch(`${t.server.url}/api/v1/models`)).status, 401);
   });
 });
