@@ -234,6 +234,7 @@ describe('serving gateway over HTTP', () => {
     assert.equal(r.status, 200);
     assert.equal(r.body.model_version, String(before));
     assert.match(t.server.gateway.manager.status('weather')!.pending!.error!, /corrupted/);
+    assert.equal((await fetch(`${base}/v2/health/ready`)).status, 200, 'a failed load does not take the replica out of rotation');
     const metrics = await (await fetch(`${base}/metrics`)).text();
     assert.match(metrics, new RegExp(`modelgate_model_load_failures_total\\{[^}]*version="${bad.version}"[^}]*\\} 1`));
     await reg.setAlias(admin, 'weather', 'production', '1');

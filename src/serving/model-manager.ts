@@ -78,10 +78,18 @@ export class ModelManager {
     this.timer.unref();
   }
 
-  /** Ready when started and every routed model has a ready version. */
+  /**
+   * Ready when started and every routed model has a ready version or has failed to load. A model whose only
+   * version cannot load is reported by its own ready endpoint and metrics; it must not take the replica (and
+   * every other model on it) out of the load balancer.
+   */
   isReady(): boolean {
     if (!this.started || this.draining) return false;
-    for (const r of this.routes.values()) if (r.current?.state !== 'ready') return false;
+    for (const r of this.routes.values()) {
+      if (r.current?.state === 'ready') continue;
+      if (this.loaded.get(`${r.model}@${r.target}`)?.state === 'failed') continue;
+      return false;
+    }
     return true;
   }
 
