@@ -9,12 +9,13 @@ import { requireModel, requireRole, type Principal } from '../governance/keys.js
 import type { Store } from '../store/database.js';
 import { toModelgateError } from '../app.js';
 import type { GatewayMetrics } from '../telemetry/metrics.js';
-import { SpanKind, type Context, type Span } from '@opentelemetry/api';
+import { SpanKind, type Attributes, type Context, type Span } from '@opentelemetry/api';
 import { extractContext, modelAttributes, SPAN_NAMES, startSpan, traceparentOf, withSpan } from '../telemetry/tracing.js';
 import type { TensorSpec } from '../registry/signature.js';
 import type { TensorMap } from '../runtime/types.js';
 import { DataPlaneAuth } from './data-plane-auth.js';
 import type { LoadedVersion, ModelManager } from './model-manager.js';
+import type { InferenceRunner } from './batching/batcher.js';
 import { decodeInferRequest, encodeInferResponse } from './protocol/v2.js';
 import { decodeV1Instances, encodeV1Response } from './protocol/v1.js';
 
@@ -92,23 +93,41 @@ export async function registerDataPlane(app: FastifyInstance, deps: DataPlaneDep
     done();
   });
 
+  // The request line goes through a child logger without redaction. Its fields are fixed (request id,
+  // model, version, status, ms: strings and numbers), so none of the redact paths (key, authorization,
+  // *.key, [req.]headers.authorization) can ever match it, while pino runs its `*.key` wildcard redactor
+  // over every field of every line (~0.7 µs a line). The line is the one req.log used to write, reqId included.
+  const requestLog = deps.logger.child({}, { redact: [] });
+
   // After the response: metrics and one request log line (never tensor data).
   app.addHook('onResponse', (req, reply, done) => {
     const s = req.infer;
     if (s) {
       const seconds = (performance.now() - s.started) / 1000;
       metrics.recordRequest(s.model, s.version, reply.statusCode, seconds);
-      req.log.info({ model: s.model, version: s.version, status: reply.statusCode, ms: Math.round(seconds * 1e4) / 10 }, 'inference');
+      requestLog.info({ reqId: req.id, model: s.model, version: s.version, status: reply.statusCode, ms: Math.round(seconds * 1e4) / 10 }, 'inference');
     }
     done();
   });
 
-  const authenticate = async (req: FastifyRequest, model: string, need: 'invoker' | 'operator'): Promise<Principal | null> => {
-    if (!authOn && need === 'invoker') return null;
-    const p = await auth.authenticate(req.headers.authorization);
-    requireRole(p, need);
-    requireModel(p, model);
-    return p;
+  /**
+   * Checks the caller's key for `model`. Returns undefined when that needed no waiting (no key needed, or
+   * a key checked within auth.keyCacheMs: the usual case), else a promise for the store lookup; throws when
+   * the key is missing or refused. Inference handlers call it without `await` on the cached path: an
+   * `await` per request is a promise and a microtask turn before the request can be queued.
+   */
+  const authorize = (req: FastifyRequest, model: string, need: 'invoker' | 'operator'): Promise<void> | undefined => {
+    if (!authOn && need === 'invoker') return undefined;
+    const check = (p: Principal): void => {
+      requireRole(p, need);
+      requireModel(p, model);
+    };
+    const cached = auth.cached(req.headers.authorization);
+    if (cached !== undefined) {
+      check(cached);
+      return undefined;
+    }
+    return auth.authenticate(req.headers.authorization).then(check);
   };
 
   // ── health and server metadata (open, for load balancers) ───────────────
@@ -135,28 +154,37 @@ export async function registerDataPlane(app: FastifyInstance, deps: DataPlaneDep
   });
 
   // ── inference ────────────────────────────────────────────────────────────
-  app.post<{ Params: { name: string } }>('/v2/models/:name/infer', async (req, reply) => {
-    await authenticate(req, req.params.name, 'invoker');
-    return infer(req, reply, req.params.name, () => manager.tryResolve(req.params.name), () => manager.resolve(req.params.name), 'v2');
+  // The inference handlers are plain functions returning the runner's promise: with a cached key nothing
+  // on the way to runner.submit() awaits, so the request is queued in the same turn it was parsed in.
+  app.post<{ Params: { name: string } }>('/v2/models/:name/infer', (req, reply) => {
+    const name = req.params.name;
+    const go = () => infer(req, reply, name, () => manager.tryResolve(name), () => manager.resolve(name), 'v2');
+    const checking = authorize(req, name, 'invoker');
+    return checking === undefined ? go() : checking.then(go);
   });
   app.post<{ Params: { name: string; version: string } }>('/v2/models/:name/versions/:version/infer', async (req, reply) => {
     // A pinned version bypasses the traffic policy, so it needs an operator key even when the data plane is open.
-    await authenticate(req, req.params.name, 'operator');
+    await authorize(req, req.params.name, 'operator');
     const v = parseVersion(req.params.version);
     const resolve = () => manager.resolvePinned(req.params.name, v);
     return infer(req, reply, req.params.name, () => undefined, resolve, 'v2');
   });
   // KServe V1 names the verb after a colon (`weather:predict`); Fastify would read `:name::predict` as one
   // parameter, so the verb is split off here.
-  app.post<{ Params: { target: string } }>('/v1/models/:target', async (req, reply) => {
+  app.post<{ Params: { target: string } }>('/v1/models/:target', (req, reply) => {
     const m = /^(.+):predict$/.exec(req.params.target);
     if (!m?.[1]) throw new ModelgateError('MG_ERR_INFER_MODEL_NOT_FOUND', `No endpoint ${req.url}. The V1 endpoint is POST /v1/models/{name}:predict.`);
     const name = m[1];
-    await authenticate(req, name, 'invoker');
-    return infer(req, reply, name, () => manager.tryResolve(name), () => manager.resolve(name), 'v1');
+    const go = () => infer(req, reply, name, () => manager.tryResolve(name), () => manager.resolve(name), 'v1');
+    const checking = authorize(req, name, 'invoker');
+    return checking === undefined ? go() : checking.then(go);
   });
 
-  async function infer(
+  // Span attributes per loaded version, built once (tracing.ts: "build once per loaded model and reuse").
+  const spanAttributes = new WeakMap<LoadedVersion, Attributes>();
+
+  /** Answers an inference request: resolve the version, decode, queue on its runner, encode the outputs. */
+  function infer(
     req: FastifyRequest,
     reply: FastifyReply,
     name: string,
@@ -171,63 +199,89 @@ export async function registerDataPlane(app: FastifyInstance, deps: DataPlaneDep
     const deadline = Date.now() + requestTimeout(req, maxTimeout);
     // Resolve, decode and submit without yielding in between, so an alias swap cannot retire the chosen
     // version between picking it and queueing on it; a version retired while we awaited is picked again.
-    for (let attempt = 0; ; attempt++) {
-      const lv = tryResolve() ?? (await resolve());
-      if ((lv.state !== 'ready' || !lv.runner) && attempt < 3) continue;
-      if (lv.state !== 'ready' || !lv.runner) throw new ModelgateError('MG_ERR_INFER_MODEL_NOT_READY');
-      lv.lastUsed = Date.now();
-      const version = String(lv.version);
-      req.infer.version = version;
-      const attrs = modelAttributes(name, version);
-      const requestSpan = startSpan(`modelgate ${protocol} infer`, attrs, parent, SpanKind.SERVER);
-      const ctx = withSpan(parent, requestSpan);
-      try {
-        const validateSpan = startSpan(SPAN_NAMES.validate, attrs, ctx);
-        const queueSpan = startSpan(SPAN_NAMES.queue, attrs, ctx);
-        let inferSpan: Span | undefined;
-        const onStart = (queueMs: number) => {
-          queueSpan.end();
-          inferSpan = startSpan(SPAN_NAMES.infer, attrs, ctx);
-          metrics.recordQueue(name, version, queueMs / 1000);
-        };
-        let pending: Promise<TensorMap>;
-        let respond: (outputs: TensorMap) => unknown;
-        try {
-          if (protocol === 'v2') {
-            const decoded = decodeInferRequest(req.body, lv.info.signature);
-            validateSpan.end();
-            pending = lv.runner.submit(decoded.inputs, decoded.batchSize ?? 1, { deadline, outputs: decoded.outputs, onStart });
-            const id = decoded.id ?? req.id;
-            respond = (outputs) => encodeInferResponse({ modelName: name, modelVersion: version, id, outputs, ...(decoded.parameters ? { parameters: decoded.parameters } : {}) });
-          } else {
-            if (!lv.info.features) throw new ModelgateError('MG_ERR_INFER_V1_UNSUPPORTED', `Model "${name}" version ${version} has no recorded feature order. Use POST /v2/models/${name}/infer.`);
-            const decoded = decodeV1Instances(req.body, lv.info.features, lv.info.signature);
-            validateSpan.end();
-            pending = lv.runner.submit(decoded.inputs, decoded.rows, { deadline, onStart });
-            respond = (outputs) => encodeV1Response(outputs, decoded.rows);
-          }
-        } catch (e) {
-          validateSpan.end();
-          queueSpan.end();
-          throw e;
-        }
-        let outputs: TensorMap;
-        try {
-          outputs = await pending;
-        } finally {
-          queueSpan.end();
-          inferSpan?.end();
-        }
-        void reply.header('x-modelgate-version', version);
-        // Requests accepted before SIGTERM still finish, on a connection that then closes.
-        if (deps.isClosing()) void reply.header('connection', 'close');
-        const tp = traceparentOf(ctx);
-        if (tp) void reply.header('traceparent', tp);
-        return respond(outputs);
-      } finally {
-        requestSpan.end();
+    // The usual case (a ready version) takes no await at all.
+    const lv = tryResolve();
+    if (lv !== undefined && lv.state === 'ready' && lv.runner) return submit(req, reply, name, lv, lv.runner, parent, deadline, protocol);
+    return (async () => {
+      for (let attempt = 0; ; attempt++) {
+        const lv = tryResolve() ?? (await resolve());
+        if ((lv.state !== 'ready' || !lv.runner) && attempt < 3) continue;
+        if (lv.state !== 'ready' || !lv.runner) throw new ModelgateError('MG_ERR_INFER_MODEL_NOT_READY');
+        return submit(req, reply, name, lv, lv.runner, parent, deadline, protocol);
       }
+    })();
+  }
+
+  /** Decodes the request against `lv`'s signature and queues it on `runner`, synchronously; resolves to the response body. */
+  function submit(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    name: string,
+    lv: LoadedVersion,
+    runner: InferenceRunner,
+    parent: Context,
+    deadline: number,
+    protocol: 'v1' | 'v2',
+  ): Promise<unknown> {
+    lv.lastUsed = Date.now();
+    const version = String(lv.version);
+    req.infer!.version = version;
+    let attrs = spanAttributes.get(lv);
+    if (attrs === undefined) spanAttributes.set(lv, (attrs = modelAttributes(name, version)));
+    const requestSpan = startSpan(`modelgate ${protocol} infer`, attrs, parent, SpanKind.SERVER);
+    const ctx = withSpan(parent, requestSpan);
+    const validateSpan = startSpan(SPAN_NAMES.validate, attrs, ctx);
+    const queueSpan = startSpan(SPAN_NAMES.queue, attrs, ctx);
+    let inferSpan: Span | undefined;
+    const onStart = (queueMs: number) => {
+      queueSpan.end();
+      inferSpan = startSpan(SPAN_NAMES.infer, attrs, ctx);
+      metrics.recordQueue(name, version, queueMs / 1000);
+    };
+    let pending: Promise<TensorMap>;
+    let respond: (outputs: TensorMap) => unknown;
+    try {
+      if (protocol === 'v2') {
+        const decoded = decodeInferRequest(req.body, lv.info.signature);
+        validateSpan.end();
+        pending = runner.submit(decoded.inputs, decoded.batchSize ?? 1, { deadline, outputs: decoded.outputs, onStart });
+        const id = decoded.id ?? req.id;
+        respond = (outputs) => encodeInferResponse({ modelName: name, modelVersion: version, id, outputs, ...(decoded.parameters ? { parameters: decoded.parameters } : {}) });
+      } else {
+        if (!lv.info.features) throw new ModelgateError('MG_ERR_INFER_V1_UNSUPPORTED', `Model "${name}" version ${version} has no recorded feature order. Use POST /v2/models/${name}/infer.`);
+        const decoded = decodeV1Instances(req.body, lv.info.features, lv.info.signature);
+        validateSpan.end();
+        pending = runner.submit(decoded.inputs, decoded.rows, { deadline, onStart });
+        respond = (outputs) => encodeV1Response(outputs, decoded.rows);
+      }
+    } catch (e) {
+      validateSpan.end();
+      queueSpan.end();
+      requestSpan.end();
+      throw e;
     }
+    return pending.then(
+      (outputs) => {
+        queueSpan.end();
+        inferSpan?.end();
+        try {
+          void reply.header('x-modelgate-version', version);
+          // Requests accepted before SIGTERM still finish, on a connection that then closes.
+          if (deps.isClosing()) void reply.header('connection', 'close');
+          const tp = traceparentOf(ctx);
+          if (tp) void reply.header('traceparent', tp);
+          return respond(outputs);
+        } finally {
+          requestSpan.end();
+        }
+      },
+      (e: unknown) => {
+        queueSpan.end();
+        inferSpan?.end();
+        requestSpan.end();
+        throw e;
+      },
+    );
   }
 
   function metadata(lv: LoadedVersion): unknown {

