@@ -2,6 +2,7 @@
 import ort from 'onnxruntime-node';
 import { ModelgateError } from '../../errors/index.js';
 import type { Signature, TensorDatatype, TensorSpec } from '../../registry/signature.js';
+import { allocate, isJsonDatatype } from '../../serving/protocol/codec.js';
 import type { ModelRuntime, RuntimeOptions, Tensor, TensorData, TensorMap } from '../types.js';
 
 type OrtType = ort.Tensor['type'];
@@ -165,27 +166,12 @@ class RunGroup {
   }
 }
 
-/** A zero tensor for warm-up: dynamic dimensions become 1. */
+/** A zero tensor for warm-up: dynamic dimensions become 1; types JSON cannot carry warm up as FP32 (and may fail, which is logged). */
 function zeros(spec: TensorSpec): Tensor {
   const shape = (spec.shape ?? [1]).map((d) => (typeof d === 'number' && d > 0 ? d : 1));
   const n = shape.reduce((a, b) => a * b, 1);
-  const datatype = spec.datatype ?? 'FP32';
-  return { datatype, shape, data: allocate(datatype, n) };
-}
-
-export function allocate(datatype: TensorDatatype, n: number): TensorData {
-  switch (datatype) {
-    case 'FP32': return new Float32Array(n);
-    case 'FP64': return new Float64Array(n);
-    case 'INT8': return new Int8Array(n);
-    case 'INT16': return new Int16Array(n);
-    case 'INT32': return new Int32Array(n);
-    case 'INT64': return new BigInt64Array(n);
-    case 'UINT8': case 'BOOL': return new Uint8Array(n);
-    case 'UINT16': return new Uint16Array(n);
-    case 'UINT32': return new Uint32Array(n);
-    case 'UINT64': return new BigUint64Array(n);
-    case 'BYTES': return new Array<string>(n).fill('');
-    default: return new Float32Array(n);
-  }
+  const datatype = isJsonDatatype(spec.datatype) ? spec.datatype : 'FP32';
+  const data = allocate(datatype, n);
+  if (Array.isArray(data)) data.fill('');
+  return { datatype, shape, data };
 }
