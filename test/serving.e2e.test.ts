@@ -112,6 +112,10 @@ describe('serving gateway over HTTP', () => {
     const server = await (await fetch(`${base}/v2`)).json() as { name: string };
     assert.equal(server.name, 'modelgate');
     assert.equal((await fetch(`${base}/v2/models/nope`)).status, 404);
+    const v2meta = await (await fetch(`${base}/v2/models/weather/versions/2`)).json() as { versions: string[]; inputs: unknown[] };
+    assert.deepEqual(v2meta.versions, ['2']);
+    assert.deepEqual(v2meta.inputs, [{ name: 'features', datatype: 'FP32', shape: [-1, 5] }]);
+    assert.ok(!t.server.gateway.manager.loadedVersions().some((lv) => lv.key === 'weather@2'), 'describing a version does not load it');
   });
 
   it('requires an invoker key within its model scope; pinned versions need an operator', async () => {

@@ -12,6 +12,7 @@ import type { GatewayMetrics } from '../telemetry/metrics.js';
 import { SpanKind, type Attributes, type Context, type Span } from '@opentelemetry/api';
 import { extractContext, modelAttributes, SPAN_NAMES, startSpan, traceparentOf, withSpan } from '../telemetry/tracing.js';
 import type { TensorSpec } from '../registry/signature.js';
+import type { ModelVersionInfo } from '../registry/types.js';
 import type { TensorMap } from '../runtime/types.js';
 import { DataPlaneAuth } from './data-plane-auth.js';
 import type { LoadedVersion, ModelManager } from './model-manager.js';
@@ -139,9 +140,10 @@ export async function registerDataPlane(app: FastifyInstance, deps: DataPlaneDep
   });
 
   // ── model metadata and readiness (open) ──────────────────────────────────
-  app.get<{ Params: { name: string } }>('/v2/models/:name', async (req) => metadata(await manager.resolve(req.params.name)));
+  app.get<{ Params: { name: string } }>('/v2/models/:name', async (req) => metadata((await manager.resolve(req.params.name)).info));
+  // Read from the registry, not loaded: an open endpoint must not let anyone pull any version into memory.
   app.get<{ Params: { name: string; version: string } }>('/v2/models/:name/versions/:version', async (req) =>
-    metadata(await manager.resolvePinned(req.params.name, parseVersion(req.params.version))),
+    metadata(await manager.servableVersion(req.params.name, parseVersion(req.params.version))),
   );
   app.get<{ Params: { name: string } }>('/v2/models/:name/ready', async (req, reply) => {
     // An unknown name is looked up (404 when it is not served); a known one answers without waiting for a load.
@@ -284,17 +286,18 @@ export async function registerDataPlane(app: FastifyInstance, deps: DataPlaneDep
     );
   }
 
-  function metadata(lv: LoadedVersion): unknown {
+  function metadata(info: ModelVersionInfo): unknown {
     const spec = (t: TensorSpec) => ({ name: t.name, datatype: t.datatype ?? t.onnxType, shape: (t.shape ?? []).map((d) => (typeof d === 'number' ? d : -1)) });
     return {
-      name: lv.model,
-      versions: [String(lv.version)],
-      platform: lv.info.format === 'js' ? 'modelgate_js' : 'onnxruntime_onnx',
-      inputs: lv.info.signature.inputs.map(spec),
-      outputs: lv.info.signature.outputs.map(spec),
-      ...(lv.info.features ? { parameters: { features: lv.info.features } } : {}),
+      name: info.model,
+      versions: [String(info.version)],
+      platform: info.format === 'js' ? 'modelgate_js' : 'onnxruntime_onnx',
+      inputs: info.signature.inputs.map(spec),
+      outputs: info.signature.outputs.map(spec),
+      ...(info.features ? { parameters: { features: info.features } } : {}),
     };
   }
+
 }
 
 function parseVersion(v: string): number {

@@ -117,9 +117,16 @@ export class ModelManager {
   /** A pinned version (/versions/{v}): loaded on demand, unloaded after pinnedIdleMs unused. */
   async resolvePinned(name: string, version: number): Promise<LoadedVersion> {
     if (this.draining) throw new ModelgateError('MG_ERR_INFER_SHUTTING_DOWN');
-    const key = `${name}@${version}`;
-    const lv = this.loaded.get(key);
+    const lv = this.loaded.get(`${name}@${version}`);
     if (lv?.state === 'ready') return lv;
+    const loaded = await this.load(await this.servableVersion(name, version));
+    if (loaded.state !== 'ready') throw new ModelgateError('MG_ERR_INFER_MODEL_NOT_READY', `${loaded.key} failed to load: ${loaded.error ?? 'unknown error'}`);
+    return loaded;
+  }
+
+  /** A version that may be served (exists, not archived), read from the registry without loading it. */
+  async servableVersion(name: string, version: number): Promise<ModelVersionInfo> {
+    const key = `${name}@${version}`;
     let info: ModelVersionInfo;
     try {
       info = await this.deps.registry.getVersion(SYSTEM, key);
@@ -129,9 +136,7 @@ export class ModelManager {
       throw e;
     }
     if (info.status === 'archived') throw new ModelgateError('MG_ERR_INFER_VERSION_NOT_SERVABLE', `${key} is archived; archived versions are never served.`);
-    const loaded = await this.load(info);
-    if (loaded.state !== 'ready') throw new ModelgateError('MG_ERR_INFER_MODEL_NOT_READY', `${key} failed to load: ${loaded.error ?? 'unknown error'}`);
-    return loaded;
+    return info;
   }
 
   /** What the metadata and ready endpoints report for a name. */
@@ -226,7 +231,7 @@ export class ModelManager {
   }
 
   /** Loads a version by key; concurrent callers share one load (registered before the first await). */
-  private loadByKey(key: string): Promise<LoadedVersion> {
+  private loadByKey(key: string, known?: ModelVersionInfo): Promise<LoadedVersion> {
     const existing = this.loaded.get(key);
     if (existing?.state === 'ready') return Promise.resolve(existing);
     const inProgress = this.loading.get(key);
@@ -234,7 +239,7 @@ export class ModelManager {
     const p = (async () => {
       let info: ModelVersionInfo;
       try {
-        info = await this.deps.registry.getVersion(SYSTEM, key);
+        info = known ?? (await this.deps.registry.getVersion(SYSTEM, key));
       } catch (e) {
         this.failedAt.set(key, Date.now());
         this.deps.logger.error({ err: e, key }, 'cannot read version to load');
@@ -248,7 +253,7 @@ export class ModelManager {
   }
 
   private load(info: ModelVersionInfo): Promise<LoadedVersion> {
-    return this.loadByKey(`${info.model}@${info.version}`);
+    return this.loadByKey(`${info.model}@${info.version}`, info);
   }
 
   private async doLoad(info: ModelVersionInfo): Promise<LoadedVersion> {
