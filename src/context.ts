@@ -4,11 +4,15 @@ import type { Config } from './config/index.js';
 import { openStore, type Store } from './store/database.js';
 import { ArtifactStore } from './registry/artifact-store.js';
 import { createRegistry, type Registry } from './registry/registry-service.js';
+import { createDeploymentService, type DeploymentService } from './rollout/deployment-service.js';
+import { createRolloutService, type RolloutService } from './rollout/rollout-service.js';
 
 export interface AppContext {
   config: Readonly<Config>;
   store: Store;
   registry: Registry;
+  deployments: DeploymentService;
+  rollouts: RolloutService;
   logger: Logger;
 }
 
@@ -60,5 +64,5 @@ export async function createContext(config: Readonly<Config>, options: { logger?
     jsLimits: config.runtime.js,
   });
   await registry.ensureDefaultOwner();
-  return { config, store, registry, logger: options.logger ?? createLogger(config.log.level) };
+  return { config, store, registry, deployments: createDeploymentService(store, registry), rollouts: createRolloutService(store, registry), logger: options.logger ?? createLogger(config.log.level) };
 }

@@ -7,6 +7,7 @@ import { createContext, type AppContext } from './context.js';
 import { adminKeyFile, bootstrapAdminKey, type Principal } from './governance/keys.js';
 import { packagePath } from './paths.js';
 import { createGateway, type Gateway } from './serving/gateway.js';
+import { RolloutController } from './rollout/rollout-controller.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -28,6 +29,21 @@ export async function startServer(config: Readonly<Config>, options: { examples?
     ctx.logger.warn('auth.dataPlane is off: anyone who can reach this port can call the models. Use this only on a trusted network.');
   }
   await gateway.manager.start();
+  await gateway.router.start();
+  gateway.armStats.start();
+  const controller = config.rollout.controller
+    ? new RolloutController({
+        store: ctx.store,
+        logger: ctx.logger,
+        tickMs: config.rollout.tickMs,
+        prepare: async (model, version) => {
+          await gateway.manager.ensureReady(model, version);
+        },
+        onTrafficChange: () => void gateway.router.refresh(),
+        flushStats: () => gateway.armStats.flush(),
+      })
+    : null;
+  controller?.start();
   const app = await buildApp(ctx, gateway);
   await app.listen({ host: config.server.host, port: config.server.port });
   const addr = app.server.address();
@@ -45,7 +61,10 @@ export async function startServer(config: Readonly<Config>, options: { examples?
     }, config.server.shutdownTimeoutMs);
     timer.unref();
     try {
+      await controller?.stop();
       await app.close();
+      gateway.router.stop();
+      await gateway.armStats.stop();
       await gateway.manager.drain();
     } finally {
       clearTimeout(timer);

@@ -78,6 +78,16 @@ export const ConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    rollout: Type.Object(
+      {
+        tickMs: Type.Integer({ minimum: 50, default: 1000, description: 'How often the rollout controller moves rollouts along (steps, pauses, analysis).' }),
+        statsFlushMs: Type.Integer({ minimum: 50, default: 1000, description: 'How often per-arm request counts and latency samples are written to the store for analysis.' }),
+        latencySamples: Type.Integer({ minimum: 10, default: 1000, description: 'Latencies kept per arm per flush (a uniform reservoir sample); counts are always exact.' }),
+        statsRetentionMs: Type.Integer({ minimum: 60_000, default: 7 * 86_400_000, description: 'Per-arm statistics older than this are purged.' }),
+        controller: Type.Boolean({ default: true, description: 'Run the rollout controller in this process. Several replicas may all run it: every step is applied once, whichever replica gets there first.' }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     registry: Type.Object(
       {
         maxArtifactBytes: Type.Integer({ minimum: 1, default: 2 * 1024 * 1024 * 1024 }),

@@ -99,6 +99,21 @@ export const ERROR_CODES = {
   MG_ERR_RUNTIME_JS_CRASHED: { status: 500, message: 'The js model\'s worker crashed (an exception or out of memory). Its requests fail; the gateway keeps running and restarts the worker.' },
   MG_ERR_RUNTIME_JS_TIMEOUT: { status: 504, message: 'The js model did not answer within runtime.js.timeoutMs; its worker was restarted.' },
 
+  // Deployments, rollouts and release freezes
+  MG_ERR_DEPLOYMENT_FILE_UNREADABLE: { status: 400, message: 'The deployment file cannot be read or is not valid YAML or JSON. Check the path given with -f and its syntax.' },
+  MG_ERR_DEPLOYMENT_INVALID: { status: 400, message: 'The Deployment does not follow the modelgate/v1 schema. Fix the field named in the message (README, "Deployments").' },
+  MG_ERR_DEPLOYMENT_NOT_FOUND: { status: 404, message: 'No deployment has that name. List deployments with `modelgate deployments list`, or create one with `modelgate apply -f`.' },
+  MG_ERR_DEPLOYMENT_ROLLOUT_ACTIVE: { status: 409, message: 'A rollout is changing this deployment\'s traffic. Wait for it to finish, or abort it (modelgate rollout abort <deployment>), before changing the arms or deleting the deployment.' },
+  MG_ERR_ROLLOUT_NOT_FOUND: { status: 404, message: 'That deployment has no rollout. Start one with `modelgate rollout start <deployment> --to <version>`.' },
+  MG_ERR_ROLLOUT_IN_PROGRESS: { status: 409, message: 'A rollout is already in progress on this deployment. Follow it with `modelgate rollout status`, or abort it first.' },
+  MG_ERR_ROLLOUT_INVALID_TARGET: { status: 400, message: 'That version cannot be rolled out here: it must exist, be active, belong to the deployment\'s model and differ from the stable version.' },
+  MG_ERR_ROLLOUT_INVALID_STRATEGY: { status: 400, message: 'The deployment has no such strategy configured. Add spec.strategy.canary, blueGreen or shadow (with canary steps) to the deployment file.' },
+  MG_ERR_ROLLOUT_GATES_FAILED: { status: 409, message: 'The candidate fails readiness gates. `modelgate rollout check <deployment> --to <version>` lists them; fix them, or let an approver override with a reason.' },
+  MG_ERR_ROLLOUT_FROZEN: { status: 409, message: 'Releases are frozen. Lift the freeze (modelgate freeze lift), or let an approver override it with --override-freeze "<reason>".' },
+  MG_ERR_ROLLOUT_INVALID_STATE: { status: 409, message: 'The rollout is not in a phase that allows this action. `modelgate rollout status <deployment>` shows its phase.' },
+  MG_ERR_ROLLOUT_APPROVAL_REFUSED: { status: 403, message: 'This approval does not count: approvals need an approver key other than the rollout\'s creator, once per step.' },
+  MG_ERR_HISTORY_INVALID_TIME: { status: 400, message: 'The time is not an ISO 8601 timestamp. Write e.g. 2026-12-01T09:30:00Z.' },
+
   // Store
   MG_ERR_STORE_UNAVAILABLE: { status: 503, message: 'The database cannot be reached. Check MODELGATE_DATABASE_URL and that the server is running.' },
   MG_ERR_STORE_MIGRATION_FAILED: { status: 500, message: 'A database migration failed; nothing was changed. The message names the migration.' },

@@ -350,19 +350,7 @@ export function createRegistry(store: Store, artifacts: ArtifactStore, options: 
         if (row.status === 'archived') {
           throw new ModelgateError('MG_ERR_MODEL_VERSION_ARCHIVED', `${name}@${row.version} is archived and cannot be the target of an alias. Pick an active version.`);
         }
-        const existing = await trx.selectFrom('aliases').selectAll().where('model_id', '=', model.id).where('alias', '=', alias).executeTakeFirst();
-        const now = new Date().toISOString();
-        if (existing?.version === row.version) {
-          return { alias, version: row.version, updatedAt: existing.updated_at, updatedBy: existing.updated_by, previousVersion: row.version };
-        }
-        if (existing) {
-          await trx.updateTable('aliases').set({ version: row.version, updated_at: now, updated_by: principal.actor }).where('model_id', '=', model.id).where('alias', '=', alias).execute();
-        } else {
-          await trx.insertInto('aliases').values({ model_id: model.id, alias, version: row.version, updated_at: now, updated_by: principal.actor }).execute();
-        }
-        await trx.insertInto('alias_history').values({ model_id: model.id, alias, from_version: existing?.version ?? null, to_version: row.version, at: now, actor: principal.actor }).execute();
-        await appendAudit(trx, { actor: principal.actor, action: 'model.alias.set', target: `model/${name}`, details: { alias, from: existing?.version ?? null, to: row.version } }, now);
-        return { alias, version: row.version, updatedAt: now, updatedBy: principal.actor, previousVersion: existing?.version ?? null };
+        return writeAlias(trx, model, alias, row.version, principal.actor, new Date().toISOString());
       });
     },
 
@@ -504,6 +492,25 @@ export function createRegistry(store: Store, artifacts: ArtifactStore, options: 
 }
 
 export type Registry = ReturnType<typeof createRegistry>;
+
+/**
+ * Points an alias at a version inside the caller's transaction, with its history row and audit event. The
+ * caller has checked the version exists and is active. Rollouts use it to promote and roll back.
+ */
+export async function writeAlias(trx: Transaction<Tables>, model: { id: number; name: string }, alias: string, version: number, actor: string, now: string): Promise<AliasInfo & { previousVersion: number | null }> {
+  const existing = await trx.selectFrom('aliases').selectAll().where('model_id', '=', model.id).where('alias', '=', alias).executeTakeFirst();
+  if (existing?.version === version) {
+    return { alias, version, updatedAt: existing.updated_at, updatedBy: existing.updated_by, previousVersion: version };
+  }
+  if (existing) {
+    await trx.updateTable('aliases').set({ version, updated_at: now, updated_by: actor }).where('model_id', '=', model.id).where('alias', '=', alias).execute();
+  } else {
+    await trx.insertInto('aliases').values({ model_id: model.id, alias, version, updated_at: now, updated_by: actor }).execute();
+  }
+  await trx.insertInto('alias_history').values({ model_id: model.id, alias, from_version: existing?.version ?? null, to_version: version, at: now, actor }).execute();
+  await appendAudit(trx, { actor, action: 'model.alias.set', target: `model/${model.name}`, details: { alias, from: existing?.version ?? null, to: version } }, now);
+  return { alias, version, updatedAt: now, updatedBy: actor, previousVersion: existing?.version ?? null };
+}
 
 function referenceShift(a: ReferenceProfile, b: ReferenceProfile): VersionDiff['referenceShift'] {
   return comparePsi(a, b).map((f) => ({ name: f.name, psi: f.psi ?? null, status: f.status, label: f.role === 'label' }));

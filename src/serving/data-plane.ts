@@ -19,6 +19,9 @@ import type { LoadedVersion, ModelManager } from './model-manager.js';
 import type { InferenceRunner } from './batching/batcher.js';
 import { decodeInferRequest, encodeInferResponse } from './protocol/v2.js';
 import { decodeV1Instances, encodeV1Response } from './protocol/v1.js';
+import type { ArmStatsRecorder } from '../rollout/arm-stats.js';
+import type { DeploymentRoute, DeploymentRouter, RouteArm } from '../rollout/deployment-router.js';
+import { compareOutputs } from '../rollout/traffic/shadow-compare.js';
 
 export interface DataPlaneDeps {
   config: Readonly<Config>;
@@ -29,12 +32,21 @@ export interface DataPlaneDeps {
   version: string;
   /** Set when SIGTERM arrives: new requests are refused while in-flight ones finish. */
   isClosing: () => boolean;
+  /** Deployments: named endpoints with a traffic policy, which decide over a model of the same name. */
+  router?: DeploymentRouter | undefined;
+  armStats?: ArmStatsRecorder | undefined;
 }
 
 interface InferState {
   model: string;
   version: string;
   started: number;
+  /** Set when a deployment answered: which one and through which arm. */
+  deployment?: DeploymentRoute;
+  arm?: RouteArm;
+  protocol?: 'v1' | 'v2';
+  /** Kept only when the deployment mirrors to a shadow, for the comparison after the response. */
+  outputs?: TensorMap;
 }
 
 declare module 'fastify' {
@@ -53,7 +65,7 @@ export function v2Error(reply: FastifyReply, e: ModelgateError): FastifyReply {
 }
 
 export async function registerDataPlane(app: FastifyInstance, deps: DataPlaneDeps): Promise<void> {
-  const { config, manager, metrics } = deps;
+  const { config, manager, metrics, router, armStats } = deps;
   const auth = new DataPlaneAuth(deps.store, config.auth.keyCacheMs);
   const authOn = config.auth.dataPlane === 'on';
   const maxTimeout = config.serving.requestTimeoutMs;
@@ -106,10 +118,56 @@ export async function registerDataPlane(app: FastifyInstance, deps: DataPlaneDep
     if (s) {
       const seconds = (performance.now() - s.started) / 1000;
       metrics.recordRequest(s.model, s.version, reply.statusCode, seconds);
-      requestLog.info({ reqId: req.id, model: s.model, version: s.version, status: reply.statusCode, ms: Math.round(seconds * 1e4) / 10 }, 'inference');
+      if (s.arm !== undefined && s.deployment !== undefined) {
+        armStats?.record(s.deployment.name, s.arm.name, s.arm.role, s.arm.version, reply.statusCode >= 500, seconds * 1000);
+        if (s.outputs !== undefined) {
+          // Mirroring starts after the caller has the answer; whatever the shadow does cannot reach them.
+          const route = s.deployment;
+          const outputs = s.outputs;
+          const body = req.body;
+          const protocol = s.protocol ?? 'v2';
+          setImmediate(() => mirror(route, body, outputs, protocol, seconds * 1000));
+        }
+      }
+      requestLog.info({ reqId: req.id, model: s.model, version: s.version, ...(s.arm ? { arm: s.arm.name } : {}), status: reply.statusCode, ms: Math.round(seconds * 1e4) / 10 }, 'inference');
     }
     done();
   });
+
+  /** Sends a copy of an answered request to each shadow arm whose share it falls in, and records the comparison. */
+  function mirror(route: DeploymentRoute, body: unknown, primary: TensorMap, protocol: 'v1' | 'v2', primaryMs: number): void {
+    for (const sh of route.shadows) {
+      if (Math.random() * 100 >= sh.weight) continue;
+      const lv = manager.ready(sh.key);
+      const runner = lv?.runner;
+      // A shadow that is not loaded, or already backed up, is skipped rather than queued behind.
+      if (!lv || !runner || runner.stats().queuedRequests > config.serving.maxQueueSize / 2) continue;
+      const t0 = performance.now();
+      const failed = () => armStats?.recordShadow(route.name, sh.name, sh.version, { failed: true, latencyMs: performance.now() - t0, primaryLatencyMs: primaryMs });
+      let pending: Promise<TensorMap>;
+      try {
+        const deadline = Date.now() + (route.timeoutMs ?? maxTimeout);
+        if (protocol === 'v2') {
+          const d = decodeInferRequest(body, lv.info.signature);
+          pending = runner.submit(d.inputs, d.batchSize ?? 1, { deadline, outputs: d.outputs });
+        } else {
+          if (!lv.info.features) continue;
+          const d = decodeV1Instances(body, lv.info.features, lv.info.signature);
+          pending = runner.submit(d.inputs, d.rows, { deadline });
+        }
+      } catch {
+        failed();
+        continue;
+      }
+      pending.then(
+        (out) => {
+          const c = compareOutputs(primary, out, route.shadowOptions);
+          armStats?.recordShadow(route.name, sh.name, sh.version, { failed: false, latencyMs: performance.now() - t0, primaryLatencyMs: primaryMs, agree: c.agree, primaryLabel: c.primaryLabel, shadowLabel: c.shadowLabel, absDiff: c.maxAbsDiff });
+        },
+        failed,
+      );
+    }
+  }
 
   /**
    * Checks the caller's key for `model`. Returns undefined when that needed no waiting (no key needed, or
@@ -135,17 +193,26 @@ export async function registerDataPlane(app: FastifyInstance, deps: DataPlaneDep
   app.get('/v2', async () => ({ name: 'modelgate', version: deps.version, extensions: [] }));
   app.get('/v2/health/live', async () => ({ live: true }));
   app.get('/v2/health/ready', async (_req, reply) => {
-    const ready = manager.isReady() && !deps.isClosing();
+    const ready = manager.isReady() && (router?.isReady() ?? true) && !deps.isClosing();
     return reply.status(ready ? 200 : 400).send({ ready });
   });
 
   // ── model metadata and readiness (open) ──────────────────────────────────
-  app.get<{ Params: { name: string } }>('/v2/models/:name', async (req) => metadata((await manager.resolve(req.params.name)).info));
+  app.get<{ Params: { name: string } }>('/v2/models/:name', async (req) => {
+    const route = router?.get(req.params.name);
+    if (route) return { ...metadata(await manager.servableVersion(route.model, route.stable.version)), name: route.name };
+    return metadata((await manager.resolve(req.params.name)).info);
+  });
   // Read from the registry, not loaded: an open endpoint must not let anyone pull any version into memory.
   app.get<{ Params: { name: string; version: string } }>('/v2/models/:name/versions/:version', async (req) =>
     metadata(await manager.servableVersion(req.params.name, parseVersion(req.params.version))),
   );
   app.get<{ Params: { name: string } }>('/v2/models/:name/ready', async (req, reply) => {
+    const route = router?.get(req.params.name);
+    if (route) {
+      const ready = manager.ready(route.stable.key);
+      return reply.status(ready ? 200 : 400).send({ name: req.params.name, ready: Boolean(ready), ...(ready ? { version: String(ready.version) } : {}) });
+    }
     // An unknown name is looked up (404 when it is not served); a known one answers without waiting for a load.
     const lv = manager.tryResolve(req.params.name) ?? (manager.status(req.params.name) ? undefined : await manager.resolve(req.params.name));
     return reply.status(lv ? 200 : 400).send({ name: req.params.name, ready: Boolean(lv), ...(lv ? { version: String(lv.version) } : {}) });
@@ -160,8 +227,9 @@ export async function registerDataPlane(app: FastifyInstance, deps: DataPlaneDep
   // on the way to runner.submit() awaits, so the request is queued in the same turn it was parsed in.
   app.post<{ Params: { name: string } }>('/v2/models/:name/infer', (req, reply) => {
     const name = req.params.name;
-    const go = () => infer(req, reply, name, () => manager.tryResolve(name), () => manager.resolve(name), 'v2');
-    const checking = authorize(req, name, 'invoker');
+    const route = router?.get(name);
+    const go = route ? () => inferDeployment(req, reply, route, 'v2') : () => infer(req, reply, name, () => manager.tryResolve(name), () => manager.resolve(name), 'v2');
+    const checking = authorize(req, route ? route.model : name, 'invoker');
     return checking === undefined ? go() : checking.then(go);
   });
   app.post<{ Params: { name: string; version: string } }>('/v2/models/:name/versions/:version/infer', async (req, reply) => {
@@ -177,8 +245,9 @@ export async function registerDataPlane(app: FastifyInstance, deps: DataPlaneDep
     const m = /^(.+):predict$/.exec(req.params.target);
     if (!m?.[1]) throw new ModelgateError('MG_ERR_INFER_MODEL_NOT_FOUND', `No endpoint ${req.url}. The V1 endpoint is POST /v1/models/{name}:predict.`);
     const name = m[1];
-    const go = () => infer(req, reply, name, () => manager.tryResolve(name), () => manager.resolve(name), 'v1');
-    const checking = authorize(req, name, 'invoker');
+    const route = router?.get(name);
+    const go = route ? () => inferDeployment(req, reply, route, 'v1') : () => infer(req, reply, name, () => manager.tryResolve(name), () => manager.resolve(name), 'v1');
+    const checking = authorize(req, route ? route.model : name, 'invoker');
     return checking === undefined ? go() : checking.then(go);
   });
 
@@ -214,6 +283,38 @@ export async function registerDataPlane(app: FastifyInstance, deps: DataPlaneDep
     })();
   }
 
+  /** Answers through a deployment: choose the arm (kill switch, rules, sticky weights), then as infer() does. */
+  function inferDeployment(req: FastifyRequest, reply: FastifyReply, route: DeploymentRoute, protocol: 'v1' | 'v2'): Promise<unknown> {
+    const started = performance.now();
+    req.infer = { model: route.name, version: 'none', started, protocol };
+    if (req.body === undefined || req.body === null) throw new ModelgateError('MG_ERR_INFER_MALFORMED_REQUEST', 'The request has no JSON body. Send Content-Type: application/json with an inference request.');
+    const parent = req.traceCtx ?? extractContext(req.headers);
+    const deadline = Date.now() + Math.min(requestTimeout(req, maxTimeout), route.timeoutMs ?? maxTimeout);
+    const go = (c: { arm: RouteArm; lv: LoadedVersion }): Promise<unknown> => {
+      const s = req.infer!;
+      s.deployment = route;
+      s.arm = c.arm;
+      void reply.header('x-modelgate-arm', c.arm.name);
+      return submit(req, reply, route.name, c.lv, c.lv.runner!, parent, deadline, protocol, route.shadows.length > 0);
+    };
+    const choice = router!.choose(route, req.headers, req.body, protocol);
+    if (choice !== undefined && choice.lv.runner) return go(choice);
+    return (async () => {
+      for (let attempt = 0; attempt < 3; attempt++) {
+        let c = router!.choose(route, req.headers, req.body, protocol);
+        if (c === undefined) {
+          try {
+            c = await router!.awaitStable(route);
+          } catch (e) {
+            throw new ModelgateError('MG_ERR_INFER_MODEL_NOT_READY', `Deployment "${route.name}" cannot serve yet: ${(e as Error).message}.`);
+          }
+        }
+        if (c.lv.state === 'ready' && c.lv.runner) return go(c);
+      }
+      throw new ModelgateError('MG_ERR_INFER_MODEL_NOT_READY', `Deployment "${route.name}" has no ready version yet. Retry shortly.`);
+    })();
+  }
+
   /** Decodes the request against `lv`'s signature and queues it on `runner`, synchronously; resolves to the response body. */
   function submit(
     req: FastifyRequest,
@@ -224,6 +325,7 @@ export async function registerDataPlane(app: FastifyInstance, deps: DataPlaneDep
     parent: Context,
     deadline: number,
     protocol: 'v1' | 'v2',
+    keepOutputs = false,
   ): Promise<unknown> {
     lv.lastUsed = Date.now();
     const version = String(lv.version);
@@ -266,6 +368,7 @@ export async function registerDataPlane(app: FastifyInstance, deps: DataPlaneDep
       (outputs) => {
         queueSpan.end();
         inferSpan?.end();
+        if (keepOutputs) req.infer!.outputs = outputs;
         try {
           void reply.header('x-modelgate-version', version);
           // Requests accepted before SIGTERM still finish, on a connection that then closes.
@@ -286,7 +389,7 @@ export async function registerDataPlane(app: FastifyInstance, deps: DataPlaneDep
     );
   }
 
-  function metadata(info: ModelVersionInfo): unknown {
+  function metadata(info: ModelVersionInfo): Record<string, unknown> {
     const spec = (t: TensorSpec) => ({ name: t.name, datatype: t.datatype ?? t.onnxType, shape: (t.shape ?? []).map((d) => (typeof d === 'number' ? d : -1)) });
     return {
       name: info.model,

@@ -4,9 +4,13 @@ import type { AppContext } from '../context.js';
 import { packagePath } from '../paths.js';
 import { createMetrics, type GatewayMetrics } from '../telemetry/metrics.js';
 import { ModelManager } from './model-manager.js';
+import { ArmStatsRecorder } from '../rollout/arm-stats.js';
+import { DeploymentRouter } from '../rollout/deployment-router.js';
 
 export interface Gateway {
   manager: ModelManager;
+  router: DeploymentRouter;
+  armStats: ArmStatsRecorder;
   metrics: GatewayMetrics;
   version: string;
   closing: boolean;
@@ -19,5 +23,8 @@ export function createGateway(ctx: AppContext): Gateway {
   metrics.setQueueDepthSource(() =>
     manager.loadedVersions().filter((lv) => lv.runner).map((lv) => ({ model: lv.model, version: String(lv.version), depth: lv.runner!.stats().queuedRequests })),
   );
-  return { manager, metrics, version, closing: false };
+  const router = new DeploymentRouter({ config: ctx.config, store: ctx.store, manager, logger: ctx.logger });
+  const r = ctx.config.rollout;
+  const armStats = new ArmStatsRecorder(ctx.store, { flushMs: r.statsFlushMs, latencySamples: r.latencySamples, retentionMs: r.statsRetentionMs, logger: ctx.logger });
+  return { manager, router, armStats, metrics, version, closing: false };
 }

@@ -58,6 +58,9 @@ export class ModelManager {
   private readonly failedAt = new Map<string, number>();
   /** Names looked up and found not served, with when; stops a flood of unknown names from hitting the store. */
   private readonly absent = new Map<string, number>();
+  /** Versions deployments keep loaded (key → holders), with the batching a deployment asked for. */
+  private readonly held = new Map<string, Set<string>>();
+  private readonly batchingFor = new Map<string, Readonly<Config['serving']['batching']>>();
   private timer: NodeJS.Timeout | undefined;
   private refreshing: Promise<void> | undefined;
   private started = false;
@@ -146,6 +149,51 @@ export class ModelManager {
     const pendingKey = `${name}@${route.target}`;
     const pending = route.current?.version === route.target ? null : (this.loaded.get(pendingKey) ?? null);
     return { target: route.target, current: route.current, pending };
+  }
+
+  /** The ready version for a key (`model@version`), without waiting: the deployment hot path. */
+  ready(key: string): LoadedVersion | undefined {
+    const lv = this.loaded.get(key);
+    return lv?.state === 'ready' ? lv : undefined;
+  }
+
+  /**
+   * Keeps a version loaded for `holder` (a deployment), loading it now if needed. `batching` overrides the
+   * configured batching for this version when it is loaded by this call. Returns the load in progress.
+   */
+  hold(model: string, version: number, holder: string, batching?: Readonly<Config['serving']['batching']>): Promise<LoadedVersion> {
+    const key = `${model}@${version}`;
+    let holders = this.held.get(key);
+    if (!holders) this.held.set(key, (holders = new Set()));
+    holders.add(holder);
+    if (batching) this.batchingFor.set(key, batching);
+    const lv = this.loaded.get(key);
+    if (lv?.state === 'ready') return Promise.resolve(lv);
+    const failed = this.failedAt.get(key);
+    if (lv?.state === 'failed' && failed !== undefined && Date.now() - failed < this.deps.config.serving.loadRetryMs) return Promise.resolve(lv);
+    return this.loadByKey(key);
+  }
+
+  /** `holder` no longer needs the version; it is released when nothing else serves it. */
+  unhold(model: string, version: number, holder: string): void {
+    const key = `${model}@${version}`;
+    const holders = this.held.get(key);
+    if (!holders) return;
+    holders.delete(holder);
+    if (holders.size > 0) return;
+    this.held.delete(key);
+    this.batchingFor.delete(key);
+    const lv = this.loaded.get(key);
+    if (lv && !this.isRouted(lv)) void this.retire(lv);
+  }
+
+  /** Loads a version (for a rollout about to send it traffic) and resolves once it is ready. */
+  async ensureReady(model: string, version: number): Promise<LoadedVersion> {
+    if (this.draining) throw new ModelgateError('MG_ERR_INFER_SHUTTING_DOWN');
+    const lv = await this.load(await this.servableVersion(model, version));
+    if (lv.state !== 'ready') throw new ModelgateError('MG_ERR_RUNTIME_LOAD_FAILED', `${lv.key} failed to load: ${lv.error ?? 'unknown error'}`);
+    lv.lastUsed = Date.now();
+    return lv;
   }
 
   loadedVersions(): LoadedVersion[] {
@@ -294,7 +342,7 @@ export class ModelManager {
 
   private createRunner(info: ModelVersionInfo, runtime: ModelRuntime): { runner: InferenceRunner; batching: boolean } {
     const s = this.deps.config.serving;
-    const cfg = s.models[`${info.model}@${info.version}`]?.batching ?? s.models[info.model]?.batching ?? s.batching;
+    const cfg = this.batchingFor.get(`${info.model}@${info.version}`) ?? s.models[`${info.model}@${info.version}`]?.batching ?? s.models[info.model]?.batching ?? s.batching;
     const model = info.model;
     const version = String(info.version);
     const run = async (inputs: TensorMap, outputs?: string[]): Promise<TensorMap> => {
@@ -352,6 +400,7 @@ export class ModelManager {
   /** A version stops being routed: it drains (queued and in-flight requests finish) and is released. */
   private releaseRoute(lv: LoadedVersion): void {
     lv.routed = false;
+    if (this.held.has(lv.key)) return;
     void this.retire(lv);
   }
 
@@ -374,7 +423,7 @@ export class ModelManager {
     const idle = this.deps.config.serving.pinnedIdleMs;
     const now = Date.now();
     for (const lv of this.loaded.values()) {
-      if (!lv.routed && lv.state === 'ready' && now - lv.lastUsed > idle && !this.isRouted(lv)) void this.retire(lv);
+      if (!lv.routed && lv.state === 'ready' && now - lv.lastUsed > idle && !this.isRouted(lv) && !this.held.has(lv.key)) void this.retire(lv);
     }
   }
 

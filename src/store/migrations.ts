@@ -101,6 +101,84 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
         await db.insertInto('audit_head').values({ id: 1, seq: 0, hash: '0'.repeat(64) }).execute();
       },
     },
+    '0002_rollouts': {
+      async up(db: AnyDb) {
+        const pk = (c: any) => (dialect === 'sqlite' ? c.primaryKey().autoIncrement() : c.primaryKey()); // eslint-disable-line @typescript-eslint/no-explicit-any
+        await db.schema.createTable('deployments')
+          .addColumn('name', 'text', (c) => c.primaryKey())
+          .addColumn('model', 'text', (c) => c.notNull())
+          .addColumn('spec', 'text', (c) => c.notNull())
+          .addColumn('document', 'text', (c) => c.notNull())
+          .addColumn('arms', 'text', (c) => c.notNull())
+          .addColumn('kill_switch', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('generation', 'integer', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('created_by', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .addColumn('updated_by', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createTable('rollouts')
+          .addColumn('id', id, pk)
+          .addColumn('deployment', 'text', (c) => c.notNull())
+          .addColumn('strategy', 'text', (c) => c.notNull())
+          .addColumn('from_version', 'integer', (c) => c.notNull())
+          .addColumn('to_version', 'integer', (c) => c.notNull())
+          .addColumn('phase', 'text', (c) => c.notNull())
+          .addColumn('step', 'integer', (c) => c.notNull())
+          .addColumn('step_started_at', 'text', (c) => c.notNull())
+          .addColumn('plan', 'text', (c) => c.notNull())
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('revision', 'integer', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('created_by', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .addColumn('finished_at', 'text')
+          .addColumn('bake_until', 'text')
+          .execute();
+        await db.schema.createIndex('rollouts_deployment_idx').on('rollouts').columns(['deployment', 'id']).execute();
+        await db.schema.createTable('rollout_approvals')
+          .addColumn('rollout_id', 'integer', (c) => c.notNull())
+          .addColumn('step', 'integer', (c) => c.notNull())
+          .addColumn('actor', 'text', (c) => c.notNull())
+          .addColumn('reason', 'text')
+          .addColumn('at', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('rollout_approvals_pk', ['rollout_id', 'step', 'actor'])
+          .execute();
+        await db.schema.createTable('traffic_ledger')
+          .addColumn('id', id, pk)
+          .addColumn('deployment', 'text', (c) => c.notNull())
+          .addColumn('at', 'text', (c) => c.notNull())
+          .addColumn('actor', 'text', (c) => c.notNull())
+          .addColumn('action', 'text', (c) => c.notNull())
+          .addColumn('reason', 'text')
+          .addColumn('rollout_id', 'integer')
+          .addColumn('arms', 'text', (c) => c.notNull())
+          .addColumn('weights', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('traffic_ledger_deployment_idx').on('traffic_ledger').columns(['deployment', 'at']).execute();
+        await db.schema.createTable('release_freezes')
+          .addColumn('scope', 'text', (c) => c.primaryKey())
+          .addColumn('reason', 'text', (c) => c.notNull())
+          .addColumn('source', 'text', (c) => c.notNull())
+          .addColumn('set_by', 'text', (c) => c.notNull())
+          .addColumn('set_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createTable('arm_stats')
+          .addColumn('id', id, pk)
+          .addColumn('deployment', 'text', (c) => c.notNull())
+          .addColumn('arm', 'text', (c) => c.notNull())
+          .addColumn('role', 'text', (c) => c.notNull())
+          .addColumn('version', 'integer', (c) => c.notNull())
+          .addColumn('at', 'text', (c) => c.notNull())
+          .addColumn('replica', 'text', (c) => c.notNull())
+          .addColumn('requests', 'integer', (c) => c.notNull())
+          .addColumn('errors', 'integer', (c) => c.notNull())
+          .addColumn('latencies', 'text', (c) => c.notNull())
+          .addColumn('shadow', 'text')
+          .execute();
+        await db.schema.createIndex('arm_stats_deployment_idx').on('arm_stats').columns(['deployment', 'at']).execute();
+      },
+    },
   };
   return { getMigrations: async () => migrations };
 }

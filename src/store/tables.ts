@@ -95,6 +95,93 @@ export interface AuditHeadTable {
   hash: string;
 }
 
+export interface DeploymentsTable {
+  name: string;
+  model: string;
+  /** The normalised spec (JSON). */
+  spec: string;
+  /** The document as applied (JSON), for diff and show. */
+  document: string;
+  /** The arms taking traffic now (JSON Arm[]): the spec's, or what a rollout or the kill switch set. */
+  arms: string;
+  kill_switch: number;
+  generation: number;
+  created_at: string;
+  created_by: string;
+  updated_at: string;
+  updated_by: string;
+}
+
+export interface RolloutsTable {
+  id: Generated<number>;
+  deployment: string;
+  strategy: string;
+  from_version: number;
+  to_version: number;
+  phase: string;
+  step: number;
+  step_started_at: string;
+  /** The steps, compiled when the rollout started (JSON). */
+  plan: string;
+  /** Analysis results, messages, baseline (JSON). */
+  state: string;
+  /** Bumped by every change; a change names the revision it read, so no step is applied twice. */
+  revision: number;
+  created_at: string;
+  created_by: string;
+  updated_at: string;
+  finished_at: string | null;
+  bake_until: string | null;
+}
+
+export interface RolloutApprovalsTable {
+  rollout_id: number;
+  step: number;
+  actor: string;
+  reason: string | null;
+  at: string;
+}
+
+export interface TrafficLedgerTable {
+  id: Generated<number>;
+  deployment: string;
+  at: string;
+  actor: string;
+  action: string;
+  reason: string | null;
+  rollout_id: number | null;
+  arms: string;
+  /** version → percent of served traffic (JSON). */
+  weights: string;
+}
+
+export interface ReleaseFreezesTable {
+  /** '*' for every deployment, else a deployment name. */
+  scope: string;
+  reason: string;
+  /** 'manual', later 'error-budget'. */
+  source: string;
+  set_by: string;
+  set_at: string;
+}
+
+export interface ArmStatsTable {
+  id: Generated<number>;
+  deployment: string;
+  arm: string;
+  role: string;
+  version: number;
+  /** End of the interval these counts cover. */
+  at: string;
+  replica: string;
+  requests: number;
+  errors: number;
+  /** A bounded sample of request latencies in ms (JSON number[]). */
+  latencies: string;
+  /** For shadow arms: paired comparison counts (JSON), else null. */
+  shadow: string | null;
+}
+
 export interface Tables {
   settings: SettingsTable;
   models: ModelsTable;
@@ -105,4 +192,10 @@ export interface Tables {
   api_keys: ApiKeysTable;
   audit_events: AuditEventsTable;
   audit_head: AuditHeadTable;
+  deployments: DeploymentsTable;
+  rollouts: RolloutsTable;
+  rollout_approvals: RolloutApprovalsTable;
+  traffic_ledger: TrafficLedgerTable;
+  release_freezes: ReleaseFreezesTable;
+  arm_stats: ArmStatsTable;
 }

@@ -1,0 +1,190 @@
+// Per-arm evidence for the canary judge: exact request and error counts and a uniform sample of latencies per
+// arm, plus paired shadow comparisons, accumulated in memory off the hot path and written to the store every
+// rollout.statsFlushMs. Rows from every replica add up, so analysis sees all traffic and survives restarts.
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Store } from '../store/database.js';
+
+export interface ShadowCounts {
+  pairs: number;
+  agree: number;
+  /** Mirrored requests the shadow failed (errors are counted here, not as disagreements). */
+  errors: number;
+  /** Sum of shadow − primary latency over the pairs, ms. */
+  latencyDiffMs: number;
+  primaryLabels: Record<string, number>;
+  shadowLabels: Record<string, number>;
+  /** Largest |difference| seen for numeric outputs. */
+  maxAbsDiff: number;
+}
+
+interface Accumulator {
+  deployment: string;
+  arm: string;
+  role: string;
+  version: number;
+  requests: number;
+  errors: number;
+  seen: number;
+  latencies: Float64Array;
+  shadow: ShadowCounts | null;
+}
+
+export interface ArmWindow {
+  role: string;
+  version: number;
+  requests: number;
+  errors: number;
+  latenciesMs: number[];
+  shadow: ShadowCounts | null;
+}
+
+export class ArmStatsRecorder {
+  private readonly acc = new Map<string, Accumulator>();
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+  readonly replica = randomUUID();
+  private lastPurge = 0;
+
+  constructor(private readonly store: Store, private readonly options: { flushMs: number; latencySamples: number; retentionMs: number; logger: Logger }) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.flush(), this.options.flushMs);
+    this.timer.unref();
+  }
+
+  private slot(deployment: string, arm: string, role: string, version: number): Accumulator {
+    const key = `${deployment}\u0000${arm}\u0000${version}`;
+    let a = this.acc.get(key);
+    if (a === undefined) {
+      a = { deployment, arm, role, version, requests: 0, errors: 0, seen: 0, latencies: new Float64Array(this.options.latencySamples), shadow: null };
+      this.acc.set(key, a);
+    }
+    return a;
+  }
+
+  /** One answered request. `failed` is a server-side failure (5xx); a client's mistake is not the model's error. */
+  record(deployment: string, arm: string, role: string, version: number, failed: boolean, latencyMs: number): void {
+    const a = this.slot(deployment, arm, role, version);
+    a.requests++;
+    if (failed) a.errors++;
+    else this.sample(a, latencyMs);
+  }
+
+  /** One mirrored request: the shadow's outcome and its comparison with the primary answer. */
+  recordShadow(deployment: string, arm: string, version: number, outcome: { failed: boolean; latencyMs: number; primaryLatencyMs: number; agree?: boolean; primaryLabel?: string | null; shadowLabel?: string | null; absDiff?: number | null }): void {
+    const a = this.slot(deployment, arm, 'shadow', version);
+    a.requests++;
+    a.shadow ??= { pairs: 0, agree: 0, errors: 0, latencyDiffMs: 0, primaryLabels: {}, shadowLabels: {}, maxAbsDiff: 0 };
+    if (outcome.failed) {
+      a.errors++;
+      a.shadow.errors++;
+      return;
+    }
+    this.sample(a, outcome.latencyMs);
+    const s = a.shadow;
+    s.pairs++;
+    if (outcome.agree) s.agree++;
+    s.latencyDiffMs += outcome.latencyMs - outcome.primaryLatencyMs;
+    if (outcome.primaryLabel != null) s.primaryLabels[outcome.primaryLabel] = (s.primaryLabels[outcome.primaryLabel] ?? 0) + 1;
+    if (outcome.shadowLabel != null) s.shadowLabels[outcome.shadowLabel] = (s.shadowLabels[outcome.shadowLabel] ?? 0) + 1;
+    if (outcome.absDiff != null && outcome.absDiff > s.maxAbsDiff) s.maxAbsDiff = outcome.absDiff;
+  }
+
+  // Algorithm R: every latency of the interval has the same chance to be in the sample.
+  private sample(a: Accumulator, latencyMs: number): void {
+    const cap = a.latencies.length;
+    if (a.seen < cap) a.latencies[a.seen] = latencyMs;
+    else {
+      const j = Math.floor(Math.random() * (a.seen + 1));
+      if (j < cap) a.latencies[j] = latencyMs;
+    }
+    a.seen++;
+  }
+
+  /** Writes what was gathered since the last flush; the accumulators start again empty. */
+  flush(): Promise<void> {
+    this.flushing ??= this.doFlush().finally(() => {
+      this.flushing = undefined;
+    });
+    return this.flushing;
+  }
+
+  private async doFlush(): Promise<void> {
+    if (this.acc.size === 0) return this.purge();
+    const batch = [...this.acc.values()];
+    this.acc.clear();
+    const at = new Date().toISOString();
+    const rows = batch.map((a) => ({
+      deployment: a.deployment,
+      arm: a.arm,
+      role: a.role,
+      version: a.version,
+      at,
+      replica: this.replica,
+      requests: a.requests,
+      errors: a.errors,
+      latencies: JSON.stringify(Array.from(a.latencies.subarray(0, Math.min(a.seen, a.latencies.length)), (v) => Math.round(v * 1000) / 1000)),
+      shadow: a.shadow ? JSON.stringify(a.shadow) : null,
+    }));
+    try {
+      await this.store.db.insertInto('arm_stats').values(rows).execute();
+    } catch (err) {
+      this.options.logger.warn({ err, rows: rows.length }, 'could not write arm statistics; this interval is missing from rollout analysis');
+    }
+    await this.purge();
+  }
+
+  private async purge(): Promise<void> {
+    const now = Date.now();
+    if (now - this.lastPurge < 60_000) return;
+    this.lastPurge = now;
+    try {
+      await this.store.db.deleteFrom('arm_stats').where('at', '<', new Date(now - this.options.retentionMs).toISOString()).execute();
+    } catch (err) {
+      this.options.logger.warn({ err }, 'could not purge old arm statistics');
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.flush();
+  }
+}
+
+/** Everything recorded for a deployment in (from, to], added up per role and version across replicas. */
+export async function readArmWindow(store: Store, deployment: string, from: Date, to: Date): Promise<ArmWindow[]> {
+  const rows = await store.db
+    .selectFrom('arm_stats')
+    .select(['role', 'version', 'requests', 'errors', 'latencies', 'shadow'])
+    .where('deployment', '=', deployment)
+    .where('at', '>', from.toISOString())
+    .where('at', '<=', to.toISOString())
+    .execute();
+  const out = new Map<string, ArmWindow>();
+  for (const r of rows) {
+    const key = `${r.role}\u0000${r.version}`;
+    let w = out.get(key);
+    if (!w) {
+      w = { role: r.role, version: r.version, requests: 0, errors: 0, latenciesMs: [], shadow: null };
+      out.set(key, w);
+    }
+    w.requests += r.requests;
+    w.errors += r.errors;
+    for (const v of JSON.parse(r.latencies) as number[]) w.latenciesMs.push(v);
+    if (r.shadow) {
+      const s = JSON.parse(r.shadow) as ShadowCounts;
+      if (!w.shadow) w.shadow = { ...s, primaryLabels: { ...s.primaryLabels }, shadowLabels: { ...s.shadowLabels } };
+      else {
+        w.shadow.pairs += s.pairs;
+        w.shadow.agree += s.agree;
+        w.shadow.errors += s.errors;
+        w.shadow.latencyDiffMs += s.latencyDiffMs;
+        w.shadow.maxAbsDiff = Math.max(w.shadow.maxAbsDiff, s.maxAbsDiff);
+        for (const [k, n] of Object.entries(s.primaryLabels)) w.shadow.primaryLabels[k] = (w.shadow.primaryLabels[k] ?? 0) + n;
+        for (const [k, n] of Object.entries(s.shadowLabels)) w.shadow.shadowLabels[k] = (w.shadow.shadowLabels[k] ?? 0) + n;
+      }
+    }
+  }
+  return [...out.values()];
+}

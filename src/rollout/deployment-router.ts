@@ -1,0 +1,207 @@
+// The serving side of deployments: the compiled traffic policy of every deployment, kept in line with the
+// store (polled, and refreshed at once when this process changes traffic), and the per-request arm choice:
+// kill switch → targeting rules in order → sticky weights. Versions the arms need are held loaded.
+import type { Logger } from 'pino';
+import type { Config } from '../config/index.js';
+import type { LoadedVersion, ModelManager } from '../serving/model-manager.js';
+import type { Store } from '../store/database.js';
+import type { Arm, DeploymentSpec } from './deployment-spec.js';
+import { compileWeights, pickArm, randomBucket, type WeightTable } from './traffic/assign.js';
+import { requestView, routingKey, type RequestView } from './traffic/request-view.js';
+import { bucketOf } from './traffic/sticky-hash.js';
+import { compileRules, evaluateRules, type CompiledRules } from './traffic/targeting.js';
+
+export interface RouteArm {
+  name: string;
+  role: Arm['role'];
+  version: number;
+  /** `model@version`, the model manager's key. */
+  key: string;
+  weight: number;
+}
+
+export interface DeploymentRoute {
+  name: string;
+  model: string;
+  killSwitch: boolean;
+  stable: RouteArm;
+  arms: Map<string, RouteArm>;
+  table: WeightTable;
+  rules: CompiledRules | null;
+  routingKey: { header?: string; input?: string } | undefined;
+  shadows: RouteArm[];
+  timeoutMs: number | undefined;
+  batching: DeploymentSpec['batching'];
+  shadowOptions: { tolerance: number; labelOutput?: string };
+  /** What the stored row looked like, to skip recompiling unchanged policies. */
+  fingerprint: string;
+}
+
+export interface Choice {
+  arm: RouteArm;
+  lv: LoadedVersion;
+}
+
+export class DeploymentRouter {
+  private routes = new Map<string, DeploymentRoute>();
+  private timer: NodeJS.Timeout | undefined;
+  private refreshing: Promise<void> | undefined;
+  private again = false;
+  private started = false;
+
+  constructor(private readonly deps: { config: Readonly<Config>; store: Store; manager: ModelManager; logger: Logger }) {}
+
+  async start(): Promise<void> {
+    await this.refresh();
+    const pending = [...this.routes.values()].map((r) => this.deps.manager.hold(r.model, r.stable.version, `deployment:${r.name}`).catch(() => undefined));
+    await Promise.allSettled(pending);
+    this.started = true;
+    this.timer = setInterval(() => void this.refresh(), this.deps.config.serving.pollIntervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  get(name: string): DeploymentRoute | undefined {
+    return this.routes.get(name);
+  }
+
+  list(): DeploymentRoute[] {
+    return [...this.routes.values()];
+  }
+
+  /** Ready when every deployment's stable version is loaded or has failed to load. */
+  isReady(): boolean {
+    if (!this.started) return false;
+    for (const r of this.routes.values()) {
+      if (this.deps.manager.ready(r.stable.key)) continue;
+      if (this.deps.manager.loadedVersions().some((lv) => lv.key === r.stable.key && lv.state === 'failed')) continue;
+      return false;
+    }
+    return true;
+  }
+
+  /** Reads every deployment and the aliases its arms name; a second call during a refresh queues one more. */
+  refresh(): Promise<void> {
+    if (this.refreshing) {
+      this.again = true;
+      return this.refreshing;
+    }
+    this.refreshing = this.doRefresh()
+      .catch((err: unknown) => this.deps.logger.warn({ err }, 'deployment refresh failed'))
+      .finally(() => {
+        this.refreshing = undefined;
+        if (this.again) {
+          this.again = false;
+          void this.refresh();
+        }
+      });
+    return this.refreshing;
+  }
+
+  private async doRefresh(): Promise<void> {
+    const db = this.deps.store.db;
+    const rows = await db.selectFrom('deployments').select(['name', 'model', 'spec', 'arms', 'kill_switch']).execute();
+    const aliases = rows.length === 0 ? [] : await db.selectFrom('aliases').innerJoin('models', 'models.id', 'aliases.model_id').select(['models.name as model', 'aliases.alias as alias', 'aliases.version as version']).where('models.name', 'in', [...new Set(rows.map((r) => r.model))]).execute();
+    const aliasOf = new Map(aliases.map((a) => [`${a.model}@${a.alias}`, a.version]));
+    const next = new Map<string, DeploymentRoute>();
+    for (const row of rows) {
+      const fingerprint = `${row.model}\u0000${row.spec}\u0000${row.arms}\u0000${row.kill_switch}\u0000${aliases.filter((a) => a.model === row.model).map((a) => `${a.alias}=${a.version}`).join(',')}`;
+      const old = this.routes.get(row.name);
+      if (old && old.fingerprint === fingerprint) {
+        next.set(row.name, old);
+        continue;
+      }
+      try {
+        next.set(row.name, this.compile(row.name, row.model, JSON.parse(row.spec) as DeploymentSpec, JSON.parse(row.arms) as Arm[], row.kill_switch === 1, aliasOf, fingerprint));
+      } catch (err) {
+        // A policy that no longer compiles (an alias removed) keeps the last good one serving.
+        this.deps.logger.error({ err, deployment: row.name }, 'deployment policy cannot be compiled; the previous policy keeps serving');
+        if (old) next.set(row.name, old);
+      }
+    }
+    const before = this.routes;
+    // Versions are held before the new policy is visible and released after, so a switch never meets an unloaded arm.
+    for (const r of next.values()) if (before.get(r.name) !== r) this.holdAll(r);
+    this.routes = next;
+    for (const r of before.values()) {
+      const now = next.get(r.name);
+      if (now === r) continue;
+      const keep = new Set(now ? [...now.arms.values()].map((a) => a.key) : []);
+      for (const a of r.arms.values()) if (!keep.has(a.key)) this.deps.manager.unhold(r.model, a.version, `deployment:${r.name}`);
+      if (!now) this.deps.logger.info({ deployment: r.name }, 'deployment removed; no longer served');
+    }
+  }
+
+  private holdAll(r: DeploymentRoute): void {
+    for (const a of r.arms.values()) {
+      void this.deps.manager.hold(r.model, a.version, `deployment:${r.name}`, r.batching).catch((err: unknown) => this.deps.logger.warn({ err, deployment: r.name, version: a.version }, 'cannot load a version of a deployment'));
+    }
+  }
+
+  private compile(name: string, model: string, spec: DeploymentSpec, arms: Arm[], killSwitch: boolean, aliasOf: Map<string, number>, fingerprint: string): DeploymentRoute {
+    const resolved = new Map<string, RouteArm>();
+    for (const a of arms) {
+      const version = /^\d+$/.test(a.version) ? Number(a.version) : aliasOf.get(`${model}@${a.version}`);
+      if (version === undefined) throw new Error(`arm ${a.name}: model ${model} has no alias ${a.version}`);
+      resolved.set(a.name, { name: a.name, role: a.role, version, key: `${model}@${version}`, weight: a.weight });
+    }
+    const stable = [...resolved.values()].find((a) => a.role === 'stable');
+    if (!stable) throw new Error('no stable arm');
+    // Stable first, canary right after it: a ramp then only moves users from stable to canary.
+    const served = [...resolved.values()].filter((a) => a.role === 'stable' || a.role === 'canary').sort((x, y) => (x.role === y.role ? 0 : x.role === 'stable' ? -1 : 1));
+    const table = compileWeights(served.map((a) => ({ name: a.name, weight: a.weight })));
+    const rules = spec.targeting.length > 0 ? compileRules(spec.targeting, [...resolved.values()].filter((a) => a.role !== 'shadow' && a.role !== 'standby').map((a) => a.name)) : null;
+    return {
+      name,
+      model,
+      killSwitch,
+      stable,
+      arms: resolved,
+      table,
+      rules,
+      routingKey: spec.routingKey,
+      shadows: killSwitch ? [] : [...resolved.values()].filter((a) => a.role === 'shadow' && a.weight > 0),
+      timeoutMs: spec.timeoutMs,
+      batching: spec.batching,
+      shadowOptions: { tolerance: spec.shadow.tolerance, ...(spec.shadow.labelOutput ? { labelOutput: spec.shadow.labelOutput } : {}) },
+      fingerprint,
+    };
+  }
+
+  /**
+   * The arm and ready version for a request, without waiting; undefined when not even the stable version is
+   * ready yet. An arm whose version is still loading gives its share to stable rather than failing.
+   */
+  choose(route: DeploymentRoute, headers: Record<string, string | string[] | undefined>, body: unknown, protocol: 'v1' | 'v2'): Choice | undefined {
+    const manager = this.deps.manager;
+    const stableLv = manager.ready(route.stable.key);
+    if (route.killSwitch) return stableLv ? { arm: route.stable, lv: stableLv } : undefined;
+    let arm: RouteArm | undefined;
+    let view: RequestView | undefined;
+    let key: string | undefined;
+    if (route.rules || route.routingKey) {
+      view = requestView(headers, body, protocol, stableLv?.info.features ?? null);
+      if (route.routingKey) key = routingKey(route.routingKey, view);
+    }
+    if (route.rules && view) {
+      const hit = evaluateRules(route.rules, view, route.name, key);
+      if (hit) arm = route.arms.get(hit.arm);
+    }
+    arm ??= route.arms.get(pickArm(route.table, key !== undefined ? bucketOf(route.name, key) : randomBucket()));
+    if (arm && arm !== route.stable) {
+      const lv = manager.ready(arm.key);
+      if (lv) return { arm, lv };
+    }
+    return stableLv ? { arm: route.stable, lv: stableLv } : undefined;
+  }
+
+  /** Waits for the stable version of a deployment (first requests after start or a switch). */
+  async awaitStable(route: DeploymentRoute): Promise<Choice> {
+    const lv = await this.deps.manager.hold(route.model, route.stable.version, `deployment:${route.name}`);
+    if (lv.state !== 'ready') throw Object.assign(new Error(`${lv.key} failed to load: ${lv.error ?? 'unknown error'}`), { key: lv.key });
+    return { arm: route.stable, lv };
+  }
+}
