@@ -16,6 +16,12 @@ export interface ShadowCounts {
   shadowLabels: Record<string, number>;
   /** Largest |difference| seen for numeric outputs. */
   maxAbsDiff: number;
+  /**
+   * A sample of the primary's inference time on the mirrored requests, measured as the shadow's is (from
+   * queueing on the runner to the answer), so the two can be compared fairly: the caller's end-to-end
+   * latency also holds HTTP and parsing, which a mirrored request never pays.
+   */
+  primaryLatenciesMs: number[];
 }
 
 interface Accumulator {
@@ -28,6 +34,8 @@ interface Accumulator {
   seen: number;
   latencies: Float64Array;
   shadow: ShadowCounts | null;
+  paired: Float64Array | null;
+  pairedSeen: number;
 }
 
 export interface ArmWindow {
@@ -57,7 +65,7 @@ export class ArmStatsRecorder {
     const key = `${deployment}\u0000${arm}\u0000${version}`;
     let a = this.acc.get(key);
     if (a === undefined) {
-      a = { deployment, arm, role, version, requests: 0, errors: 0, seen: 0, latencies: new Float64Array(this.options.latencySamples), shadow: null };
+      a = { deployment, arm, role, version, requests: 0, errors: 0, seen: 0, latencies: new Float64Array(this.options.latencySamples), shadow: null, paired: null, pairedSeen: 0 };
       this.acc.set(key, a);
     }
     return a;
@@ -68,20 +76,22 @@ export class ArmStatsRecorder {
     const a = this.slot(deployment, arm, role, version);
     a.requests++;
     if (failed) a.errors++;
-    else this.sample(a, latencyMs);
+    else a.seen = reservoir(a.latencies, a.seen, latencyMs);
   }
 
   /** One mirrored request: the shadow's outcome and its comparison with the primary answer. */
   recordShadow(deployment: string, arm: string, version: number, outcome: { failed: boolean; latencyMs: number; primaryLatencyMs: number; agree?: boolean; primaryLabel?: string | null; shadowLabel?: string | null; absDiff?: number | null }): void {
     const a = this.slot(deployment, arm, 'shadow', version);
     a.requests++;
-    a.shadow ??= { pairs: 0, agree: 0, errors: 0, latencyDiffMs: 0, primaryLabels: {}, shadowLabels: {}, maxAbsDiff: 0 };
+    a.shadow ??= { pairs: 0, agree: 0, errors: 0, latencyDiffMs: 0, primaryLabels: {}, shadowLabels: {}, maxAbsDiff: 0, primaryLatenciesMs: [] };
+    a.paired ??= new Float64Array(this.options.latencySamples);
     if (outcome.failed) {
       a.errors++;
       a.shadow.errors++;
       return;
     }
-    this.sample(a, outcome.latencyMs);
+    a.seen = reservoir(a.latencies, a.seen, outcome.latencyMs);
+    a.pairedSeen = reservoir(a.paired, a.pairedSeen, outcome.primaryLatencyMs);
     const s = a.shadow;
     s.pairs++;
     if (outcome.agree) s.agree++;
@@ -89,17 +99,6 @@ export class ArmStatsRecorder {
     if (outcome.primaryLabel != null) s.primaryLabels[outcome.primaryLabel] = (s.primaryLabels[outcome.primaryLabel] ?? 0) + 1;
     if (outcome.shadowLabel != null) s.shadowLabels[outcome.shadowLabel] = (s.shadowLabels[outcome.shadowLabel] ?? 0) + 1;
     if (outcome.absDiff != null && outcome.absDiff > s.maxAbsDiff) s.maxAbsDiff = outcome.absDiff;
-  }
-
-  // Algorithm R: every latency of the interval has the same chance to be in the sample.
-  private sample(a: Accumulator, latencyMs: number): void {
-    const cap = a.latencies.length;
-    if (a.seen < cap) a.latencies[a.seen] = latencyMs;
-    else {
-      const j = Math.floor(Math.random() * (a.seen + 1));
-      if (j < cap) a.latencies[j] = latencyMs;
-    }
-    a.seen++;
   }
 
   /** Writes what was gathered since the last flush; the accumulators start again empty. */
@@ -124,8 +123,8 @@ export class ArmStatsRecorder {
       replica: this.replica,
       requests: a.requests,
       errors: a.errors,
-      latencies: JSON.stringify(Array.from(a.latencies.subarray(0, Math.min(a.seen, a.latencies.length)), (v) => Math.round(v * 1000) / 1000)),
-      shadow: a.shadow ? JSON.stringify(a.shadow) : null,
+      latencies: JSON.stringify(sampleOf(a.latencies, a.seen)),
+      shadow: a.shadow ? JSON.stringify({ ...a.shadow, primaryLatenciesMs: a.paired ? sampleOf(a.paired, a.pairedSeen) : [] }) : null,
     }));
     try {
       await this.store.db.insertInto('arm_stats').values(rows).execute();
@@ -174,8 +173,9 @@ export async function readArmWindow(store: Store, deployment: string, from: Date
     for (const v of JSON.parse(r.latencies) as number[]) w.latenciesMs.push(v);
     if (r.shadow) {
       const s = JSON.parse(r.shadow) as ShadowCounts;
-      if (!w.shadow) w.shadow = { ...s, primaryLabels: { ...s.primaryLabels }, shadowLabels: { ...s.shadowLabels } };
+      if (!w.shadow) w.shadow = { ...s, primaryLabels: { ...s.primaryLabels }, shadowLabels: { ...s.shadowLabels }, primaryLatenciesMs: [...(s.primaryLatenciesMs ?? [])] };
       else {
+        for (const v of s.primaryLatenciesMs ?? []) w.shadow.primaryLatenciesMs.push(v);
         w.shadow.pairs += s.pairs;
         w.shadow.agree += s.agree;
         w.shadow.errors += s.errors;
@@ -187,4 +187,19 @@ export async function readArmWindow(store: Store, deployment: string, from: Date
     }
   }
   return [...out.values()];
+}
+
+/** Algorithm R: after n values, each has had the same chance to be in the sample. Returns the new count. */
+function reservoir(sample: Float64Array, seen: number, value: number): number {
+  const cap = sample.length;
+  if (seen < cap) sample[seen] = value;
+  else {
+    const j = Math.floor(Math.random() * (seen + 1));
+    if (j < cap) sample[j] = value;
+  }
+  return seen + 1;
+}
+
+function sampleOf(sample: Float64Array, seen: number): number[] {
+  return Array.from(sample.subarray(0, Math.min(seen, sample.length)), (v) => Math.round(v * 1000) / 1000);
 }

@@ -35,6 +35,8 @@ export interface DeploymentRoute {
   shadowOptions: { tolerance: number; labelOutput?: string };
   /** What the stored row looked like, to skip recompiling unchanged policies. */
   fingerprint: string;
+  /** Every feature name some arm takes: a V1 row may carry them all, and each arm reads the ones it knows. */
+  features: ReadonlySet<string>;
 }
 
 export interface Choice {
@@ -106,6 +108,8 @@ export class DeploymentRouter {
     const rows = await db.selectFrom('deployments').select(['name', 'model', 'spec', 'arms', 'kill_switch']).execute();
     const aliases = rows.length === 0 ? [] : await db.selectFrom('aliases').innerJoin('models', 'models.id', 'aliases.model_id').select(['models.name as model', 'aliases.alias as alias', 'aliases.version as version']).where('models.name', 'in', [...new Set(rows.map((r) => r.model))]).execute();
     const aliasOf = new Map(aliases.map((a) => [`${a.model}@${a.alias}`, a.version]));
+    const featureRows = rows.length === 0 ? [] : await db.selectFrom('model_versions').innerJoin('models', 'models.id', 'model_versions.model_id').select(['models.name as model', 'model_versions.version as version', 'model_versions.features as features']).where('models.name', 'in', [...new Set(rows.map((r) => r.model))]).where('model_versions.features', 'is not', null).execute();
+    const featuresOf = new Map(featureRows.map((f) => [`${f.model}@${f.version}`, JSON.parse(f.features!) as string[]]));
     const next = new Map<string, DeploymentRoute>();
     for (const row of rows) {
       const fingerprint = `${row.model}\u0000${row.spec}\u0000${row.arms}\u0000${row.kill_switch}\u0000${aliases.filter((a) => a.model === row.model).map((a) => `${a.alias}=${a.version}`).join(',')}`;
@@ -115,7 +119,7 @@ export class DeploymentRouter {
         continue;
       }
       try {
-        next.set(row.name, this.compile(row.name, row.model, JSON.parse(row.spec) as DeploymentSpec, JSON.parse(row.arms) as Arm[], row.kill_switch === 1, aliasOf, fingerprint));
+        next.set(row.name, this.compile(row.name, row.model, JSON.parse(row.spec) as DeploymentSpec, JSON.parse(row.arms) as Arm[], row.kill_switch === 1, aliasOf, featuresOf, fingerprint));
       } catch (err) {
         // A policy that no longer compiles (an alias removed) keeps the last good one serving.
         this.deps.logger.error({ err, deployment: row.name }, 'deployment policy cannot be compiled; the previous policy keeps serving');
@@ -141,7 +145,7 @@ export class DeploymentRouter {
     }
   }
 
-  private compile(name: string, model: string, spec: DeploymentSpec, arms: Arm[], killSwitch: boolean, aliasOf: Map<string, number>, fingerprint: string): DeploymentRoute {
+  private compile(name: string, model: string, spec: DeploymentSpec, arms: Arm[], killSwitch: boolean, aliasOf: Map<string, number>, featuresOf: Map<string, string[]>, fingerprint: string): DeploymentRoute {
     const resolved = new Map<string, RouteArm>();
     for (const a of arms) {
       const version = /^\d+$/.test(a.version) ? Number(a.version) : aliasOf.get(`${model}@${a.version}`);
@@ -166,6 +170,7 @@ export class DeploymentRouter {
       shadows: killSwitch ? [] : [...resolved.values()].filter((a) => a.role === 'shadow' && a.weight > 0),
       timeoutMs: spec.timeoutMs,
       batching: spec.batching,
+      features: new Set([...resolved.values()].flatMap((a) => featuresOf.get(a.key) ?? [])),
       shadowOptions: { tolerance: spec.shadow.tolerance, ...(spec.shadow.labelOutput ? { labelOutput: spec.shadow.labelOutput } : {}) },
       fingerprint,
     };
@@ -196,6 +201,11 @@ export class DeploymentRouter {
       if (lv) return { arm, lv };
     }
     return stableLv ? { arm: route.stable, lv: stableLv } : undefined;
+  }
+
+  /** Feature names any arm of the deployment takes, so a V1 row can carry the union. */
+  featureUnion(route: DeploymentRoute): ReadonlySet<string> {
+    return route.features;
   }
 
   /** Waits for the stable version of a deployment (first requests after start or a switch). */

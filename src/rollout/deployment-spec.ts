@@ -74,6 +74,11 @@ export const AnalysisSchema = Type.Object(
       {
         confidence: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, default: 0.98 }),
         allowedIncrease: Type.Number({ minimum: 1, default: 1.25, description: 'Effect size (canary / stable) tolerated before a significant shift counts as High.' }),
+        shadowAllowedIncrease: Type.Number({
+          minimum: 1,
+          default: 2,
+          description: 'The same for a shadow candidate: mirrored requests run after the live answer on the same process, so their timing is noisier; a real slowdown is still caught.',
+        }),
         critical: Type.Boolean({ default: true }),
       },
       { default: {}, additionalProperties: false },

@@ -275,8 +275,10 @@ export class RolloutController {
       which = 'canary';
       if (spec.targeting.length === 0) expectedCanaryShare = r.state.canaryWeight / 100;
     } else {
-      stable = obs('stable', r.fromVersion);
+      // Mirrored requests are timed from queueing to answer, so stable's latencies are the primary's, timed alike.
       candidate = obs('shadow', r.toVersion);
+      const s = obs('stable', r.fromVersion);
+      stable = { ...s, latenciesMs: candidate.shadow?.primaryLatenciesMs ?? [] };
       which = 'shadow';
     }
     const modelMetrics: ModelMetricObservation[] = [];
@@ -284,7 +286,8 @@ export class RolloutController {
     const sh = candidate.shadow ?? (which !== 'shadow' ? obs('shadow', r.toVersion).shadow : null);
     if (sh && sh.pairs > 0) {
       const m = rule('shadow_agreement');
-      modelMetrics.push({ name: 'shadow_agreement', stable: null, canary: sh.agree / sh.pairs, samples: sh.pairs, direction: 'higher-is-better', ...(m?.min !== undefined ? { min: m.min } : {}), ...(m?.max !== undefined ? { max: m.max } : {}), critical: m?.critical ?? false });
+      // Without a configured bound the agreement is evidence only (min 0 always passes).
+      modelMetrics.push({ name: 'shadow_agreement', stable: null, canary: sh.agree / sh.pairs, samples: sh.pairs, direction: 'higher-is-better', min: m?.min ?? 0, ...(m?.max !== undefined ? { max: m.max } : {}), critical: m?.critical ?? false });
     }
     for (const m of spec.analysis.metrics) {
       if (m.name === 'shadow_agreement') continue;
@@ -299,7 +302,7 @@ export class RolloutController {
     const config: Partial<JudgeConfig> = {
       minSamples: a.minSamples,
       errorRate: { maxAbsolute: a.maxErrorRate, alpha: a.errorAlpha, critical: true },
-      latency: { confidence: a.latency.confidence, allowedIncrease: a.latency.allowedIncrease, allowedDecrease: 1 / a.latency.allowedIncrease, critical: a.latency.critical, direction: 'increase' },
+      latency: { confidence: a.latency.confidence, allowedIncrease: which === 'shadow' ? a.latency.shadowAllowedIncrease : a.latency.allowedIncrease, allowedDecrease: 1 / a.latency.allowedIncrease, critical: a.latency.critical, direction: 'increase' },
       srm: { enabled: a.srm.enabled, alpha: a.srm.alpha },
       score: { pass: a.passScore, marginal: a.marginalScore },
     };

@@ -126,7 +126,7 @@ export interface Transition {
   /** New arms for the deployment, written with a ledger entry. */
   traffic?: { arms: Arm[]; action: TrafficAction; reason: string };
   audit?: { action: string; details: Record<string, unknown> };
-  /** More work in the same transaction (alias moves). */
+  /** More work in the same transaction, before the traffic is written (alias moves). */
   extra?: (trx: Transaction<Tables>, now: string) => Promise<void>;
 }
 
@@ -159,8 +159,9 @@ export async function transition(store: Store, r: RolloutRow, t: Transition, act
         .where('revision', '=', r.revision)
         .executeTakeFirst();
       if (Number(res.numUpdatedRows) !== 1) throw lost;
-      if (t.traffic) await writeTraffic(trx, r.deployment, r.model, t.traffic.arms, { actor, action: t.traffic.action, reason: t.traffic.reason, rolloutId: r.id }, now);
+      // Alias moves first, so the ledger resolves the arms against the aliases as they are after the change.
       if (t.extra) await t.extra(trx, now);
+      if (t.traffic) await writeTraffic(trx, r.deployment, r.model, t.traffic.arms, { actor, action: t.traffic.action, reason: t.traffic.reason, rolloutId: r.id }, now);
       if (t.audit) await appendAudit(trx, { actor, action: t.audit.action, target: `deployment/${r.deployment}`, details: { rollout: r.id, toVersion: r.toVersion, fromVersion: r.fromVersion, ...t.audit.details } }, now);
     });
   } catch (e) {

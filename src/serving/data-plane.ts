@@ -47,6 +47,8 @@ interface InferState {
   protocol?: 'v1' | 'v2';
   /** Kept only when the deployment mirrors to a shadow, for the comparison after the response. */
   outputs?: TensorMap;
+  /** With outputs: the time from queueing on the runner to the answer, ms (what a mirrored request is timed by). */
+  inferMs?: number;
 }
 
 declare module 'fastify' {
@@ -121,12 +123,14 @@ export async function registerDataPlane(app: FastifyInstance, deps: DataPlaneDep
       if (s.arm !== undefined && s.deployment !== undefined) {
         armStats?.record(s.deployment.name, s.arm.name, s.arm.role, s.arm.version, reply.statusCode >= 500, seconds * 1000);
         if (s.outputs !== undefined) {
-          // Mirroring starts after the caller has the answer; whatever the shadow does cannot reach them.
-          const route = s.deployment;
-          const outputs = s.outputs;
-          const body = req.body;
-          const protocol = s.protocol ?? 'v2';
-          setImmediate(() => mirror(route, body, outputs, protocol, seconds * 1000));
+          // onResponse runs once the answer is written, so whatever the shadow does cannot reach the caller.
+          // Mirroring here rather than in a later setImmediate queues the shadow in the same loop phase as
+          // primaries are queued, so their inference times compare fairly (a setImmediate cost it a full turn).
+          try {
+            mirror(s.deployment, req.body, s.outputs, s.protocol ?? 'v2', s.inferMs ?? seconds * 1000);
+          } catch (err) {
+            req.log.warn({ err }, 'shadow mirroring failed');
+          }
         }
       }
       requestLog.info({ reqId: req.id, model: s.model, version: s.version, ...(s.arm ? { arm: s.arm.name } : {}), status: reply.statusCode, ms: Math.round(seconds * 1e4) / 10 }, 'inference');
@@ -152,7 +156,7 @@ export async function registerDataPlane(app: FastifyInstance, deps: DataPlaneDep
           pending = runner.submit(d.inputs, d.batchSize ?? 1, { deadline, outputs: d.outputs });
         } else {
           if (!lv.info.features) continue;
-          const d = decodeV1Instances(body, lv.info.features, lv.info.signature);
+          const d = decodeV1Instances(body, lv.info.features, lv.info.signature, router?.featureUnion(route));
           pending = runner.submit(d.inputs, d.rows, { deadline });
         }
       } catch {
@@ -353,7 +357,8 @@ export async function registerDataPlane(app: FastifyInstance, deps: DataPlaneDep
         respond = (outputs) => encodeInferResponse({ modelName: name, modelVersion: version, id, outputs, ...(decoded.parameters ? { parameters: decoded.parameters } : {}) });
       } else {
         if (!lv.info.features) throw new ModelgateError('MG_ERR_INFER_V1_UNSUPPORTED', `Model "${name}" version ${version} has no recorded feature order. Use POST /v2/models/${name}/infer.`);
-        const decoded = decodeV1Instances(req.body, lv.info.features, lv.info.signature);
+        const route = req.infer!.deployment;
+        const decoded = decodeV1Instances(req.body, lv.info.features, lv.info.signature, route ? router?.featureUnion(route) : undefined);
         validateSpan.end();
         pending = runner.submit(decoded.inputs, decoded.rows, { deadline, onStart });
         respond = (outputs) => encodeV1Response(outputs, decoded.rows);
@@ -364,11 +369,15 @@ export async function registerDataPlane(app: FastifyInstance, deps: DataPlaneDep
       requestSpan.end();
       throw e;
     }
+    const queuedAt = keepOutputs ? performance.now() : 0;
     return pending.then(
       (outputs) => {
         queueSpan.end();
         inferSpan?.end();
-        if (keepOutputs) req.infer!.outputs = outputs;
+        if (keepOutputs) {
+          req.infer!.outputs = outputs;
+          req.infer!.inferMs = performance.now() - queuedAt;
+        }
         try {
           void reply.header('x-modelgate-version', version);
           // Requests accepted before SIGTERM still finish, on a connection that then closes.

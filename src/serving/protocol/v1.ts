@@ -69,17 +69,21 @@ function sameStrings(a: string[], b: string[]): boolean {
  * Validates a parsed V1 predict request and builds the model's single input tensor [rows, features.length].
  * Throws only ModelgateError (MG_ERR_INFER_*), whatever `body` is.
  */
-export function decodeV1Instances(body: unknown, features: string[], signature: Signature): { inputs: TensorMap; rows: number } {
+/**
+ * `tolerated`: feature names an object row may carry that this model does not take (a deployment whose arms
+ * take different features lets each arm read the ones it knows); any other unknown name is refused.
+ */
+export function decodeV1Instances(body: unknown, features: string[], signature: Signature, tolerated?: ReadonlySet<string>): { inputs: TensorMap; rows: number } {
   const m = v1Model(features, signature);
   try {
-    return decodeInstances(body, m);
+    return decodeInstances(body, m, tolerated);
   } catch (e) {
     if (e instanceof ModelgateError) throw e;
     throw new ModelgateError('MG_ERR_INFER_MALFORMED_REQUEST', 'The request could not be read as a V1 predict request {"instances": [...]}.', undefined, { cause: e });
   }
 }
 
-function decodeInstances(body: unknown, m: V1Model): { inputs: TensorMap; rows: number } {
+function decodeInstances(body: unknown, m: V1Model, tolerated: ReadonlySet<string> | undefined): { inputs: TensorMap; rows: number } {
   if (!isRecord(body)) throw infer('MG_ERR_INFER_MALFORMED_REQUEST', `A V1 predict request is a JSON object {"instances": [...]}, got ${describeValue(body)}.`);
   const instances = body.instances;
   if (!Array.isArray(instances) || instances.length === 0) {
@@ -115,7 +119,7 @@ function decodeInstances(body: unknown, m: V1Model): { inputs: TensorMap; rows: 
       for (const _k in inst) keys++;
       if (keys !== width) {
         const known = new Set(features);
-        const unknown = Object.keys(inst).filter((k) => !known.has(k));
+        const unknown = Object.keys(inst).filter((k) => !known.has(k) && !tolerated?.has(k));
         if (unknown.length > 0) {
           throw infer('MG_ERR_INFER_UNKNOWN_INPUT', `instance ${r} has unknown feature${unknown.length > 1 ? 's' : ''} ${unknown.slice(0, 10).map(quote).join(', ')}${unknown.length > 10 ? ` and ${unknown.length - 10} more` : ''}; the model takes ${featureList(features)}`, { instance: r, unknown: unknown.slice(0, 10).map(clip) });
         }
