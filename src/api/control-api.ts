@@ -12,6 +12,7 @@ import { listAudit, verifyAudit } from '../governance/audit.js';
 import { authenticate, createKey, listKeys, requireRole, revokeKey, type Principal } from '../governance/keys.js';
 import { parseMetadataPairs, type RegisterInput } from '../registry/registry-service.js';
 import type { AppContext } from '../context.js';
+import { registerRolloutApi } from './rollout-api.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -236,6 +237,8 @@ export async function registerControlApi(api: FastifyInstance, ctx: AppContext):
     requireRole(req.principal, 'approver');
     return verifyAudit(store.db);
   });
+
+  await registerRolloutApi(api, ctx);
 }
 
 function bearer(req: FastifyRequest): string | undefined {

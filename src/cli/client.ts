@@ -14,6 +14,10 @@ import { parseMetadataPairs } from '../registry/registry-service.js';
 import type { AliasHistoryEntry, AliasInfo, CardRevisionInfo, ModelDetail, ModelSummary, ModelVersionInfo, VersionDiff, WhoAmI } from '../registry/types.js';
 import type { ModelCard } from '../registry/card/index.js';
 import { parseModelRef } from '../registry/names.js';
+import type { ApplyResult, DeploymentInfo, DeploymentService } from '../rollout/deployment-service.js';
+import { parseDeploymentFiles } from '../rollout/deployment-spec.js';
+import type { GateReport } from '../rollout/gates.js';
+import type { FreezeInfo, RolloutStatus, StartOptions } from '../rollout/rollout-service.js';
 
 export interface RegisterArgs {
   name: string;
@@ -27,6 +31,14 @@ export interface RegisterArgs {
   owner?: string | undefined;
   format?: string | undefined;
 }
+
+/** A deployment file's text and what to call it in messages (its path, or stdin). */
+export interface DeploymentFileText {
+  text: string;
+  source: string;
+}
+
+export type TrafficHistory = Awaited<ReturnType<DeploymentService['history']>>;
 
 export type CardView = { model: string; version: number; revision: number; card: ModelCard; markdown: string } & CardRevisionInfo;
 
@@ -50,6 +62,27 @@ export interface ModelgateClient {
   revokeKey(id: string): Promise<ApiKeyInfo>;
   listAudit(q: AuditQuery): Promise<AuditEvent[]>;
   verifyAudit(): Promise<AuditVerification>;
+  applyDeployments(file: DeploymentFileText, dryRun: boolean): Promise<ApplyResult[]>;
+  diffDeployments(file: DeploymentFileText): Promise<ApplyResult[]>;
+  listDeployments(): Promise<DeploymentInfo[]>;
+  getDeployment(name: string): Promise<DeploymentInfo>;
+  deleteDeployment(name: string): Promise<{ name: string; deleted: true }>;
+  killDeployment(name: string, on: boolean, reason?: string): Promise<DeploymentInfo>;
+  deploymentHistory(name: string, at?: string): Promise<TrafficHistory>;
+  rolloutStatus(deployment: string): Promise<RolloutStatus>;
+  listRollouts(deployment: string): Promise<RolloutStatus[]>;
+  startRollout(deployment: string, o: StartOptions): Promise<RolloutStatus>;
+  checkRollout(deployment: string, to: string): Promise<GateReport>;
+  pauseRollout(deployment: string, reason?: string): Promise<RolloutStatus>;
+  resumeRollout(deployment: string): Promise<RolloutStatus>;
+  promoteRollout(deployment: string, o: { full?: boolean; overrideFreeze?: string | undefined }): Promise<RolloutStatus>;
+  approveRollout(deployment: string, reason?: string): Promise<RolloutStatus>;
+  abortRollout(deployment: string, reason?: string): Promise<RolloutStatus>;
+  rollbackRollout(deployment: string, reason?: string): Promise<RolloutStatus>;
+  listFreezes(): Promise<FreezeInfo[]>;
+  /** scope: `*` for every deployment, or a deployment name. */
+  setFreeze(scope: string, reason: string): Promise<FreezeInfo>;
+  liftFreeze(scope: string): Promise<{ scope: string; lifted: boolean }>;
   close(): Promise<void>;
 }
 
@@ -66,7 +99,7 @@ export function localPrincipal(): Principal {
 export async function openLocalClient(config: Readonly<Config>): Promise<ModelgateClient> {
   const ctx: AppContext = await createContext(config, { logger: createLogger('silent') });
   const p = localPrincipal();
-  const { registry, store } = ctx;
+  const { registry, store, deployments, rollouts } = ctx;
   return {
     mode: 'local',
     whoami: async () => ({ actor: p.actor, role: p.role, modelPatterns: p.modelPatterns }),
@@ -102,6 +135,26 @@ export async function openLocalClient(config: Readonly<Config>): Promise<Modelga
     revokeKey: (id) => revokeKey(store.db, id, p.actor),
     listAudit: (q) => listAudit(store.db, q),
     verifyAudit: () => verifyAudit(store.db),
+    applyDeployments: (f, dryRun) => deployments.apply(p, parseDeploymentFiles(f.text, f.source), { dryRun, source: f.source }),
+    diffDeployments: (f) => deployments.diff(p, parseDeploymentFiles(f.text, f.source), f.source),
+    listDeployments: () => deployments.list(p),
+    getDeployment: (name) => deployments.get(p, name),
+    deleteDeployment: (name) => deployments.remove(p, name),
+    killDeployment: (name, on, reason) => deployments.kill(p, name, on, reason),
+    deploymentHistory: (name, at) => deployments.history(p, name, at),
+    rolloutStatus: (d) => rollouts.status(p, d),
+    listRollouts: (d) => rollouts.list(p, d),
+    startRollout: (d, o) => rollouts.start(p, d, o),
+    checkRollout: (d, to) => rollouts.check(p, d, to),
+    pauseRollout: (d, reason) => rollouts.pause(p, d, reason),
+    resumeRollout: (d) => rollouts.resume(p, d),
+    promoteRollout: (d, o) => rollouts.promote(p, d, o),
+    approveRollout: (d, reason) => rollouts.approve(p, d, reason),
+    abortRollout: (d, reason) => rollouts.abort(p, d, reason),
+    rollbackRollout: (d, reason) => rollouts.rollback(p, d, reason),
+    listFreezes: () => rollouts.listFreezes(p),
+    setFreeze: (scope, reason) => rollouts.setFreeze(p, scope, reason),
+    liftFreeze: (scope) => rollouts.liftFreeze(p, scope),
     close: () => store.close(),
   };
 }
@@ -144,6 +197,12 @@ export function openRemoteClient(baseUrl: string, key: string | undefined): Mode
     return `/models/${encodeURIComponent(parsed.model)}/versions/${encodeURIComponent(sel)}`;
   };
   const enc = encodeURIComponent;
+  const dep = (name: string): string => `/deployments/${enc(name)}`;
+  // encodeURIComponent leaves `*` alone; spelled out it cannot be read as a wildcard on the way.
+  const scopePath = (scope: string): string => `/freezes/${enc(scope).replace(/\*/g, '%2A')}`;
+  // Parsed here so mistakes name the file (not "the request body"); the server validates the documents again.
+  const documents = (f: DeploymentFileText) => ({ documents: parseDeploymentFiles(f.text, f.source) });
+  const withReason = (reason: string | undefined) => (reason !== undefined ? { reason } : {});
   return {
     mode: 'remote',
     whoami: () => call('GET', '/whoami'),
@@ -185,6 +244,33 @@ export function openRemoteClient(baseUrl: string, key: string | undefined): Mode
       return call('GET', `/audit${qs ? `?${qs}` : ''}`);
     },
     verifyAudit: () => call('GET', '/audit/verify'),
+    applyDeployments: async (f, dryRun) => call('POST', '/apply', { ...documents(f), dryRun }),
+    diffDeployments: async (f) => call('POST', '/diff', documents(f)),
+    listDeployments: () => call('GET', '/deployments'),
+    getDeployment: (name) => call('GET', dep(name)),
+    deleteDeployment: (name) => call('DELETE', dep(name)),
+    killDeployment: (name, on, reason) => call('POST', `${dep(name)}/kill`, { on, ...withReason(reason) }),
+    deploymentHistory: (name, at) => call('GET', `${dep(name)}/history${at !== undefined ? `?at=${enc(at)}` : ''}`),
+    rolloutStatus: (d) => call('GET', `${dep(d)}/rollout`),
+    listRollouts: (d) => call('GET', `${dep(d)}/rollouts`),
+    startRollout: (d, o) =>
+      call('POST', `${dep(d)}/rollout`, {
+        to: o.to,
+        ...(o.strategy !== undefined ? { strategy: o.strategy } : {}),
+        ...withReason(o.reason),
+        ...(o.overrideGates !== undefined ? { overrideGates: o.overrideGates } : {}),
+        ...(o.overrideFreeze !== undefined ? { overrideFreeze: o.overrideFreeze } : {}),
+      }),
+    checkRollout: (d, to) => call('GET', `${dep(d)}/rollout/check?to=${enc(to)}`),
+    pauseRollout: (d, reason) => call('POST', `${dep(d)}/rollout/pause`, withReason(reason)),
+    resumeRollout: (d) => call('POST', `${dep(d)}/rollout/resume`, {}),
+    promoteRollout: (d, o) => call('POST', `${dep(d)}/rollout/promote`, { ...(o.full ? { full: true } : {}), ...(o.overrideFreeze !== undefined ? { overrideFreeze: o.overrideFreeze } : {}) }),
+    approveRollout: (d, reason) => call('POST', `${dep(d)}/rollout/approve`, withReason(reason)),
+    abortRollout: (d, reason) => call('POST', `${dep(d)}/rollout/abort`, withReason(reason)),
+    rollbackRollout: (d, reason) => call('POST', `${dep(d)}/rollout/rollback`, withReason(reason)),
+    listFreezes: () => call('GET', '/freezes'),
+    setFreeze: (scope, reason) => call('PUT', scopePath(scope), { reason }),
+    liftFreeze: (scope) => call('DELETE', scopePath(scope)),
     close: async () => undefined,
   };
 }

@@ -5,9 +5,14 @@ import { Command, CommanderError, Option } from 'commander';
 import { loadConfig, type Config, type DeepPartial } from '../config/index.js';
 import { ModelgateError } from '../errors/index.js';
 import { packagePath } from '../paths.js';
+import { registerApplyCommands } from './commands/apply.js';
 import { registerAuditCommands } from './commands/audit.js';
+import { registerDeploymentCommands } from './commands/deployments.js';
+import { registerFreezeCommands } from './commands/freeze.js';
+import { registerHistoryCommand } from './commands/history.js';
 import { registerKeyCommands } from './commands/keys.js';
 import { registerModelCommands } from './commands/models.js';
+import { registerRolloutCommands } from './commands/rollout.js';
 import { registerServeCommand } from './commands/serve.js';
 
 export interface GlobalOptions {
@@ -33,6 +38,11 @@ export function buildProgram(): Command {
     .configureOutput({ outputError: (str, write) => write(str) });
   registerServeCommand(program);
   registerModelCommands(program);
+  registerApplyCommands(program);
+  registerDeploymentCommands(program);
+  registerRolloutCommands(program);
+  registerHistoryCommand(program);
+  registerFreezeCommands(program);
   registerKeyCommands(program);
   registerAuditCommands(program);
   return program;

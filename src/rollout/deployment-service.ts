@@ -3,7 +3,7 @@
 import type { Kysely, Selectable, Transaction } from 'kysely';
 import { ModelgateError } from '../errors/index.js';
 import { appendAudit } from '../governance/audit.js';
-import { requireModel, requireRole, type Principal } from '../governance/keys.js';
+import { canSeeModel, requireModel, requireRole, type Principal } from '../governance/keys.js';
 import type { Registry } from '../registry/registry-service.js';
 import type { Store } from '../store/database.js';
 import type { Tables } from '../store/tables.js';
@@ -76,7 +76,7 @@ export function createDeploymentService(store: Store, registry: Registry) {
       shadows,
       killSwitch: r.kill_switch === 1,
       generation: r.generation,
-      rollout: ro ? { id: ro.id, phase: ro.phase, step: ro.step, steps: (JSON.parse(ro.plan) as unknown[]).length, toVersion: ro.to_version, fromVersion: ro.from_version, strategy: ro.strategy } : null,
+      rollout: ro ? { id: ro.id, phase: ro.phase, step: ro.step, steps: (JSON.parse(ro.plan) as { steps: unknown[] }).steps.length, toVersion: ro.to_version, fromVersion: ro.from_version, strategy: ro.strategy } : null,
       createdAt: r.created_at,
       createdBy: r.created_by,
       updatedAt: r.updated_at,
@@ -108,49 +108,51 @@ export function createDeploymentService(store: Store, registry: Registry) {
     return resolved;
   }
 
-  async function applyOne(principal: Principal, value: unknown, options: { dryRun?: boolean; source?: string } = {}): Promise<ApplyResult> {
-    requireRole(principal, 'operator');
-    const file = validateDeploymentFile(value, options.source);
-    requireModel(principal, file.spec.model);
-    const resolved = await checkAgainstRegistry(principal, file);
+  /** Writes one checked document inside the caller's transaction. */
+  async function applyOne(trx: Transaction<Tables>, principal: Principal, file: DeploymentFile, resolved: ResolvedArm[], dryRun: boolean): Promise<ApplyResult> {
     const name = file.metadata.name;
     const arms = normaliseArms(file.spec.arms);
-    const dryRun = options.dryRun ?? false;
-    const run = async (trx: Transaction<Tables>): Promise<ApplyResult> => {
-      const now = new Date().toISOString();
-      const existing = await trx.selectFrom('deployments').selectAll().where('name', '=', name).executeTakeFirst();
-      const changes = diffValues(existing ? JSON.parse(existing.document) : undefined, file, '');
-      const { weights } = weightsOf(resolved);
-      if (existing && changes.length === 0) return { name, action: 'unchanged', dryRun, changes, weights };
-      if (existing) {
-        if (existing.model !== file.spec.model && (await activeRollout(trx, name))) throw new ModelgateError('MG_ERR_DEPLOYMENT_ROLLOUT_ACTIVE', `Deployment "${name}" has a rollout in progress; abort it before pointing the deployment at another model.`);
-        const armsChanged = JSON.stringify(JSON.parse(existing.document).spec.arms) !== JSON.stringify(file.spec.arms);
-        const active = await activeRollout(trx, name);
-        if (armsChanged && active) throw new ModelgateError('MG_ERR_DEPLOYMENT_ROLLOUT_ACTIVE', `Deployment "${name}" has a rollout in progress (to version ${active.to_version}); its arms cannot change until it ends. Abort it with \`modelgate rollout abort ${name}\`, or apply the file without changing spec.arms.`);
-        if (dryRun) return { name, action: 'configured', dryRun, changes, weights };
-        await trx.updateTable('deployments').set({ model: file.spec.model, spec: JSON.stringify(file.spec), document: JSON.stringify(file), generation: existing.generation + 1, updated_at: now, updated_by: principal.actor }).where('name', '=', name).execute();
-        if (armsChanged) await writeTraffic(trx, name, file.spec.model, arms, { actor: principal.actor, action: 'apply', reason: `generation ${existing.generation + 1}` }, now);
-        await appendAudit(trx, { actor: principal.actor, action: 'deployment.apply', target: `deployment/${name}`, details: { generation: existing.generation + 1, changes: changes.map((c) => c.path), weights } }, now);
-        return { name, action: 'configured', dryRun, changes, weights };
-      }
-      if (dryRun) return { name, action: 'created', dryRun, changes, weights };
-      await trx.insertInto('deployments').values({ name, model: file.spec.model, spec: JSON.stringify(file.spec), document: JSON.stringify(file), arms: JSON.stringify(arms), kill_switch: 0, generation: 1, created_at: now, created_by: principal.actor, updated_at: now, updated_by: principal.actor }).execute();
-      await writeTraffic(trx, name, file.spec.model, arms, { actor: principal.actor, action: 'apply', reason: 'created' }, now);
-      await appendAudit(trx, { actor: principal.actor, action: 'deployment.create', target: `deployment/${name}`, details: { model: file.spec.model, weights } }, now);
-      return { name, action: 'created', dryRun, changes, weights };
-    };
-    return db.transaction().execute(run);
+    const now = new Date().toISOString();
+    const existing = await trx.selectFrom('deployments').selectAll().where('name', '=', name).executeTakeFirst();
+    const changes = diffValues(existing ? JSON.parse(existing.document) : undefined, file, '');
+    const { weights } = weightsOf(resolved);
+    if (existing && changes.length === 0) return { name, action: 'unchanged', dryRun, changes, weights };
+    if (existing) {
+      if (existing.model !== file.spec.model && (await activeRollout(trx, name))) throw new ModelgateError('MG_ERR_DEPLOYMENT_ROLLOUT_ACTIVE', `Deployment "${name}" has a rollout in progress; abort it before pointing the deployment at another model.`);
+      const armsChanged = JSON.stringify(JSON.parse(existing.document).spec.arms) !== JSON.stringify(file.spec.arms);
+      const active = await activeRollout(trx, name);
+      if (armsChanged && active) throw new ModelgateError('MG_ERR_DEPLOYMENT_ROLLOUT_ACTIVE', `Deployment "${name}" has a rollout in progress (to version ${active.to_version}); its arms cannot change until it ends. Abort it with \`modelgate rollout abort ${name}\`, or apply the file without changing spec.arms.`);
+      if (dryRun) return { name, action: 'configured', dryRun, changes, weights };
+      await trx.updateTable('deployments').set({ model: file.spec.model, spec: JSON.stringify(file.spec), document: JSON.stringify(file), generation: existing.generation + 1, updated_at: now, updated_by: principal.actor }).where('name', '=', name).execute();
+      if (armsChanged) await writeTraffic(trx, name, file.spec.model, arms, { actor: principal.actor, action: 'apply', reason: `generation ${existing.generation + 1}` }, now);
+      await appendAudit(trx, { actor: principal.actor, action: 'deployment.apply', target: `deployment/${name}`, details: { generation: existing.generation + 1, changes: changes.map((c) => c.path), weights } }, now);
+      return { name, action: 'configured', dryRun, changes, weights };
+    }
+    if (dryRun) return { name, action: 'created', dryRun, changes, weights };
+    await trx.insertInto('deployments').values({ name, model: file.spec.model, spec: JSON.stringify(file.spec), document: JSON.stringify(file), arms: JSON.stringify(arms), kill_switch: 0, generation: 1, created_at: now, created_by: principal.actor, updated_at: now, updated_by: principal.actor }).execute();
+    await writeTraffic(trx, name, file.spec.model, arms, { actor: principal.actor, action: 'apply', reason: 'created' }, now);
+    await appendAudit(trx, { actor: principal.actor, action: 'deployment.create', target: `deployment/${name}`, details: { model: file.spec.model, weights } }, now);
+    return { name, action: 'created', dryRun, changes, weights };
   }
 
   return {
-    /** Applies documents in order; every one is validated before any is written. */
+    /** Applies documents in order, all or none: every one is checked, then all are written in one transaction. */
     async apply(principal: Principal, documents: unknown[], options: { dryRun?: boolean; source?: string } = {}): Promise<ApplyResult[]> {
       requireRole(principal, 'operator');
       const files = documents.map((d, i) => validateDeploymentFile(d, documents.length > 1 ? `${options.source ?? 'the file'} (document ${i + 1})` : options.source));
-      for (const f of files) await checkAgainstRegistry(principal, f);
-      const out: ApplyResult[] = [];
-      for (const f of files) out.push(await applyOne(principal, f, { ...options, dryRun: options.dryRun ?? false }));
-      return out;
+      const names = new Set<string>();
+      for (const f of files) {
+        if (names.has(f.metadata.name)) throw new ModelgateError('MG_ERR_DEPLOYMENT_INVALID', `${options.source ?? 'The request'} defines deployment "${f.metadata.name}" twice.`);
+        names.add(f.metadata.name);
+        requireModel(principal, f.spec.model);
+      }
+      const resolved: ResolvedArm[][] = [];
+      for (const f of files) resolved.push(await checkAgainstRegistry(principal, f));
+      return db.transaction().execute(async (trx) => {
+        const out: ApplyResult[] = [];
+        for (const [i, f] of files.entries()) out.push(await applyOne(trx, principal, f, resolved[i]!, options.dryRun ?? false));
+        return out;
+      });
     },
 
     /** What apply would change, without writing anything. */
@@ -162,7 +164,7 @@ export function createDeploymentService(store: Store, registry: Registry) {
       requireRole(principal, 'viewer');
       const rows = await db.selectFrom('deployments').selectAll().orderBy('name').execute();
       const out: DeploymentInfo[] = [];
-      for (const r of rows) if (principal.modelPatterns.length === 0 || canSee(principal, r.model)) out.push(await toInfo(db, r));
+      for (const r of rows) if (canSeeModel(principal, r.model)) out.push(await toInfo(db, r));
       return out;
     },
 
@@ -203,7 +205,8 @@ export function createDeploymentService(store: Store, registry: Registry) {
           const active = await activeRollout(trx, name);
           if (active) {
             arms = arms.filter((a) => a.role === 'stable' || a.role === 'shadow').filter((a) => !(a.role === 'shadow' && a.version === String(active.to_version))).map((a) => (a.role === 'stable' ? { ...a, weight: 100 } : a));
-            await trx.updateTable('rollouts').set({ phase: 'Aborted', finished_at: now, updated_at: now, revision: active.revision + 1, state: JSON.stringify({ ...JSON.parse(active.state), message: `aborted by the kill switch${reason ? `: ${reason}` : ''}` }) }).where('id', '=', active.id).where('revision', '=', active.revision).execute();
+            const res = await trx.updateTable('rollouts').set({ phase: 'Aborted', finished_at: now, updated_at: now, revision: active.revision + 1, state: JSON.stringify({ ...JSON.parse(active.state), canaryWeight: 0, shadowPercent: 0, pausedBy: null, message: `aborted by the kill switch${reason ? `: ${reason}` : ''}` }) }).where('id', '=', active.id).where('revision', '=', active.revision).executeTakeFirst();
+            if (Number(res.numUpdatedRows) !== 1) throw new ModelgateError('MG_ERR_STORE_CONFLICT', `The rollout of "${name}" moved on while the kill switch was thrown; nothing was changed. Throw it again.`);
             await appendAudit(trx, { actor: principal.actor, action: 'rollout.abort', target: `deployment/${name}`, details: { rollout: active.id, toVersion: active.to_version, reason: 'kill switch' } }, now);
           }
         }
@@ -227,15 +230,6 @@ export function createDeploymentService(store: Store, registry: Registry) {
 }
 
 export type DeploymentService = ReturnType<typeof createDeploymentService>;
-
-function canSee(p: Principal, model: string): boolean {
-  try {
-    requireModel(p, model);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Field-level differences between two JSON values; lists are compared element by element. */
 export function diffValues(a: unknown, b: unknown, path: string): FieldChange[] {

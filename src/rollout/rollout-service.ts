@@ -167,6 +167,9 @@ export function createRolloutService(store: Store, registry: Registry) {
       const { stable, candidate } = await resolveTarget(principal, d, o.to);
       const overrides: RolloutState['overrides'] = [];
       const now = new Date().toISOString();
+      // Checked first for the clearest answer, and again inside the transaction against a racing start.
+      const inProgress = await db.selectFrom('rollouts').select(['id', 'to_version']).where('deployment', '=', deployment).where('phase', 'in', [...ACTIVE_PHASES]).executeTakeFirst();
+      if (inProgress) throw new ModelgateError('MG_ERR_ROLLOUT_IN_PROGRESS', `A rollout of "${deployment}" to version ${inProgress.to_version} is in progress. Follow it with \`modelgate rollout status ${deployment}\`, or abort it first.`);
       if (d.kill_switch === 1) throw new ModelgateError('MG_ERR_ROLLOUT_INVALID_STATE', `The kill switch of "${deployment}" is on; lift it (modelgate deployments kill ${deployment} --off) before starting a rollout.`);
       const gates = await checkGates(registry, principal, { deployment, model: d.model, candidate, stable, gates: spec.gates });
       if (!gates.passed) {
@@ -179,7 +182,7 @@ export function createRolloutService(store: Store, registry: Registry) {
       }
       const freeze = await freezeFor(deployment);
       if (freeze) {
-        if (o.overrideFreeze === undefined) throw new ModelgateError('MG_ERR_ROLLOUT_FROZEN', `Releases are frozen${freeze.scope === '*' ? '' : ` for "${deployment}"`} since ${freeze.setAt} by ${freeze.setBy}: ${freeze.reason}. Lift it with \`modelgate freeze lift\`, or have an approver pass --override-freeze "<reason>".`, { freeze });
+        if (o.overrideFreeze === undefined) throw new ModelgateError('MG_ERR_ROLLOUT_FROZEN', `Releases are frozen${freeze.scope === '*' ? '' : ` for "${deployment}"`} since ${freeze.setAt} by ${freeze.setBy}: ${freeze.reason}. Lift it with \`modelgate freeze lift${freeze.scope === '*' ? '' : ` --deployment ${deployment}`}\`, or have an approver pass --override-freeze "<reason>".`, { freeze });
         if (!roleAtLeast(principal.role, 'approver')) throw new ModelgateError('MG_ERR_AUTH_FORBIDDEN', 'Overriding a release freeze needs an approver key.');
         overrides.push({ kind: 'freeze', actor: principal.actor, reason: requireReason(o.overrideFreeze, 'Overriding a release freeze'), at: now });
       }
@@ -257,6 +260,8 @@ export function createRolloutService(store: Store, registry: Registry) {
         target = r.step + 1;
       } else if (steps[r.step]?.kind === 'approval') {
         throw new ModelgateError('MG_ERR_ROLLOUT_INVALID_STATE', `Step ${r.step} needs approvals, which promote cannot skip: \`modelgate rollout approve ${deployment}\` with an approver key other than ${r.createdBy}.`);
+      } else if (r.phase !== 'Paused' && o.overrideFreeze === undefined) {
+        throw new ModelgateError('MG_ERR_ROLLOUT_INVALID_STATE', `The rollout of "${deployment}" is at step ${r.step} (${steps[r.step] ? describeStep(steps[r.step]!) : 'end'}), which does not wait; there is nothing to promote past. Use --full to skip every remaining step.`);
       }
       const unpause = r.phase === 'Paused' && (r.state.pausedBy !== 'freeze' || o.overrideFreeze !== undefined);
       return toStatus(
@@ -314,7 +319,8 @@ export function createRolloutService(store: Store, registry: Registry) {
       requireRole(principal, 'operator');
       const r = await latest(principal, deployment);
       if ((ACTIVE_PHASES as readonly string[]).includes(r.phase)) return this.abort(principal, deployment, reason);
-      if (r.phase !== 'Succeeded' || r.bakeUntil === null) throw new ModelgateError('MG_ERR_ROLLOUT_INVALID_STATE', `The latest rollout of "${deployment}" is ${r.phase}${r.phase === 'Succeeded' ? ' and its rollback window has passed' : ''}; roll back by starting a rollout to the version you want (modelgate rollout start ${deployment} --to ${r.fromVersion}).`);
+      if (r.phase !== 'Succeeded') throw new ModelgateError('MG_ERR_ROLLOUT_INVALID_STATE', `The latest rollout of "${deployment}" is ${r.phase}: its stable version ${r.fromVersion} already takes all the traffic, so there is nothing to roll back.`);
+      if (r.bakeUntil === null) throw new ModelgateError('MG_ERR_ROLLOUT_INVALID_STATE', `The rollback window of "${deployment}" has passed (version ${r.fromVersion} was released). Roll back by starting a rollout to it: modelgate rollout start ${deployment} --to ${r.fromVersion}.`);
       return toStatus(await rollbackPromoted(store, r, principal.actor, `rolled back by ${principal.actor}${reason ? `: ${reason}` : ''}`));
     },
 
