@@ -41,6 +41,7 @@ export async function startServer(config: Readonly<Config>, options: { examples?
         },
         onTrafficChange: () => void gateway.router.refresh(),
         flushStats: () => gateway.armStats.flush(),
+        metrics: gateway.rolloutMetrics,
       })
     : null;
   controller?.start();

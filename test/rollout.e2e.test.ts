@@ -2,6 +2,7 @@
 // step by step; faulty candidates (one erring on 30% of requests, one 40 ms slow) are rolled back by the
 // judge on their own; blue-green switches and rollbacks lose no request; rules, approvals and freezes hold.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { createKey } from '../src/governance/keys.js';
@@ -225,6 +226,13 @@ describe('blue-green, shadows, targeting, approvals and freezes', () => {
     await waitFor(async () => (await call({ 'x-beta': '1' })).version === '2', 'the kill switch lifted');
     const actions = (await t.server.ctx.deployments.history(admin, 'rules')).entries.map((e) => e.action);
     assert.deepEqual(actions.slice(0, 2), ['kill.off', 'kill']);
+    // Per-arm requests and the split in force are in /metrics, which promtool accepts.
+    const text = await (await fetch(`${t.server.url}/metrics`)).text();
+    assert.match(text, /modelgate_deployment_requests_total\{deployment="rules",arm="beta",version="2",outcome="ok"\} [1-9]/);
+    assert.match(text, /modelgate_deployment_traffic_weight_percent\{deployment="rules",arm="stable",version="1",role="stable"\} 100/);
+    const promtool = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+    if (promtool.error) console.log('NOTICE: promtool is not installed; the /metrics check with promtool is skipped.');
+    else assert.equal(promtool.status, 0, promtool.stdout + promtool.stderr);
   });
 
   it('waits for two approvers other than the creator, and holds promotion during a release freeze', async () => {

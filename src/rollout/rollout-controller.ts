@@ -7,6 +7,7 @@ import type { Store } from '../store/database.js';
 import { judgeCanary, type ArmObservation, type JudgeConfig, type JudgeResult, type ModelMetricObservation } from './analysis/judge.js';
 import { readArmWindow, type ArmWindow } from './arm-stats.js';
 import { ms, type DeploymentSpec } from './deployment-spec.js';
+import type { RolloutMetrics } from './rollout-metrics.js';
 import { describeStep } from './rollout-plan.js';
 import { moveAlias, rollbackPromoted } from './rollout-service.js';
 import { currentArms, loadLiveRollouts, stableOnly, STANDBY_ARM, transition, withCanary, withShadow, type AnalysisRecord, type Baseline, type RolloutRow, type Transition } from './rollout-store.js';
@@ -26,6 +27,7 @@ export interface RolloutControllerDeps {
   onTrafficChange?: () => void;
   /** Written to before judging, so the window includes what this process has seen. */
   flushStats?: () => Promise<void>;
+  metrics?: RolloutMetrics;
   /** Model-quality metrics supplied by other subsystems (monitoring), by name. */
   modelMetrics?: (deployment: string, version: number, name: string, window: { from: Date; to: Date }) => Promise<{ stable: number | null; canary: number; samples: number } | null>;
 }
@@ -66,6 +68,7 @@ export class RolloutController {
       return;
     }
     for (const r of rollouts) {
+      this.deps.metrics?.rolloutPhase(r.deployment, r.phase, r.state.canaryWeight);
       try {
         await this.advance(r);
       } catch (err) {
@@ -76,7 +79,11 @@ export class RolloutController {
 
   private async apply(r: RolloutRow, t: Transition): Promise<RolloutRow | null> {
     const next = await transition(this.deps.store, r, t, CONTROLLER);
-    if (next && t.traffic) this.deps.onTrafficChange?.();
+    if (next && t.traffic) {
+      this.deps.onTrafficChange?.();
+      this.deps.metrics?.trafficChange(r.deployment, t.traffic.action);
+    }
+    if (next) this.deps.metrics?.rolloutPhase(r.deployment, next.phase, next.state.canaryWeight);
     if (next) this.deps.logger.info({ deployment: r.deployment, rollout: r.id, phase: next.phase, step: next.step, message: next.state.message }, 'rollout moved');
     return next;
   }
@@ -196,8 +203,7 @@ export class RolloutController {
       await this.rollBack(r, [...r.state.analyses, record], `automatic rollback: ${record.reason}`);
       return null;
     }
-    // Only failures are kept from the guard; a passing guard updates its clock.
-    return this.apply(r, { state: { lastGuardAt: new Date(now).toISOString() } });
+    return this.apply(r, { state: { lastGuardAt: new Date(now).toISOString(), analyses: [...r.state.analyses, record] } });
   }
 
   private async rollBack(r: RolloutRow, analyses: AnalysisRecord[], message: string): Promise<RolloutRow | null> {
@@ -231,7 +237,7 @@ export class RolloutController {
       this.deps.onTrafficChange?.();
       return;
     }
-    await this.apply(r, { state: { lastGuardAt: new Date(now).toISOString() } });
+    await this.apply(r, { state: { lastGuardAt: new Date(now).toISOString(), analyses: [...r.state.analyses, record] } });
   }
 
   private async frozen(r: RolloutRow): Promise<string | null> {
@@ -312,6 +318,7 @@ export class RolloutController {
     } catch (err) {
       result = { verdict: 'nodata', score: null, reason: `the judge could not run: ${(err as Error).message}`, metrics: [] };
     }
+    this.deps.metrics?.analysis(r.deployment, kind, result.verdict);
     return { step: kind === 'step' ? r.step : null, kind, at: window.to.toISOString(), window: { from: window.from.toISOString(), to: window.to.toISOString() }, candidate: which, verdict: result.verdict, score: result.score, reason: result.reason, metrics: result.metrics };
   }
 }

@@ -20,6 +20,7 @@ import type { InferenceRunner } from './batching/batcher.js';
 import { decodeInferRequest, encodeInferResponse } from './protocol/v2.js';
 import { decodeV1Instances, encodeV1Response } from './protocol/v1.js';
 import type { ArmStatsRecorder } from '../rollout/arm-stats.js';
+import type { RolloutMetrics } from '../rollout/rollout-metrics.js';
 import type { DeploymentRoute, DeploymentRouter, RouteArm } from '../rollout/deployment-router.js';
 import { compareOutputs } from '../rollout/traffic/shadow-compare.js';
 
@@ -35,6 +36,7 @@ export interface DataPlaneDeps {
   /** Deployments: named endpoints with a traffic policy, which decide over a model of the same name. */
   router?: DeploymentRouter | undefined;
   armStats?: ArmStatsRecorder | undefined;
+  rolloutMetrics?: RolloutMetrics | undefined;
 }
 
 interface InferState {
@@ -67,7 +69,7 @@ export function v2Error(reply: FastifyReply, e: ModelgateError): FastifyReply {
 }
 
 export async function registerDataPlane(app: FastifyInstance, deps: DataPlaneDeps): Promise<void> {
-  const { config, manager, metrics, router, armStats } = deps;
+  const { config, manager, metrics, router, armStats, rolloutMetrics } = deps;
   const auth = new DataPlaneAuth(deps.store, config.auth.keyCacheMs);
   const authOn = config.auth.dataPlane === 'on';
   const maxTimeout = config.serving.requestTimeoutMs;
@@ -121,7 +123,9 @@ export async function registerDataPlane(app: FastifyInstance, deps: DataPlaneDep
       const seconds = (performance.now() - s.started) / 1000;
       metrics.recordRequest(s.model, s.version, reply.statusCode, seconds);
       if (s.arm !== undefined && s.deployment !== undefined) {
-        armStats?.record(s.deployment.name, s.arm.name, s.arm.role, s.arm.version, reply.statusCode >= 500, seconds * 1000);
+        const failed = reply.statusCode >= 500;
+        armStats?.record(s.deployment.name, s.arm.name, s.arm.role, s.arm.version, failed, seconds * 1000);
+        rolloutMetrics?.request(s.deployment.name, s.arm.name, s.arm.version, failed);
         if (s.outputs !== undefined) {
           // onResponse runs once the answer is written, so whatever the shadow does cannot reach the caller.
           // Mirroring here rather than in a later setImmediate queues the shadow in the same loop phase as

@@ -6,11 +6,13 @@ import { createMetrics, type GatewayMetrics } from '../telemetry/metrics.js';
 import { ModelManager } from './model-manager.js';
 import { ArmStatsRecorder } from '../rollout/arm-stats.js';
 import { DeploymentRouter } from '../rollout/deployment-router.js';
+import { createRolloutMetrics, type RolloutMetrics } from '../rollout/rollout-metrics.js';
 
 export interface Gateway {
   manager: ModelManager;
   router: DeploymentRouter;
   armStats: ArmStatsRecorder;
+  rolloutMetrics: RolloutMetrics;
   metrics: GatewayMetrics;
   version: string;
   closing: boolean;
@@ -26,5 +28,6 @@ export function createGateway(ctx: AppContext): Gateway {
   const router = new DeploymentRouter({ config: ctx.config, store: ctx.store, manager, logger: ctx.logger });
   const r = ctx.config.rollout;
   const armStats = new ArmStatsRecorder(ctx.store, { flushMs: r.statsFlushMs, latencySamples: r.latencySamples, retentionMs: r.statsRetentionMs, logger: ctx.logger });
-  return { manager, router, armStats, metrics, version, closing: false };
+  const rolloutMetrics = createRolloutMetrics(metrics.registry, router);
+  return { manager, router, armStats, rolloutMetrics, metrics, version, closing: false };
 }
