@@ -273,6 +273,10 @@ export function validateDeploymentFile(value: unknown, source = 'the deployment'
   for (const [path, d] of durations(spec)) {
     if (parseDuration(d) === undefined) throw new ModelgateError('MG_ERR_DEPLOYMENT_INVALID', `${where(path)}: "${d}" is not a duration; write e.g. 500ms, 30s, 5m, 24h.`);
   }
+  for (const [i, m] of spec.analysis.metrics.entries()) {
+    if (['error_rate', 'latency', 'sample_ratio'].includes(m.name)) throw new ModelgateError('MG_ERR_DEPLOYMENT_INVALID', `${where(`spec.analysis.metrics[${i}].name`)}: "${m.name}" is built in; tune it with spec.analysis.maxErrorRate, latency or srm.`);
+    if (m.name !== 'shadow_agreement' && m.min === undefined && m.max === undefined && m.maxDegradation === undefined) throw new ModelgateError('MG_ERR_DEPLOYMENT_INVALID', `${where(`spec.analysis.metrics[${i}]`)}: "${m.name}" needs min, max or maxDegradation to be judged by.`);
+  }
   if (spec.analysis.marginalScore > spec.analysis.passScore) throw new ModelgateError('MG_ERR_DEPLOYMENT_INVALID', `${where('spec.analysis')}: marginalScore (${spec.analysis.marginalScore}) is above passScore (${spec.analysis.passScore}).`);
   return file;
 }

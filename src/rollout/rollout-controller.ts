@@ -301,7 +301,7 @@ export class RolloutController {
       modelMetrics.push(
         v
           ? { name: m.name, stable: v.stable, canary: v.canary, samples: v.samples, direction: m.max !== undefined && m.min === undefined ? 'lower-is-better' : 'higher-is-better', ...(m.min !== undefined ? { min: m.min } : {}), ...(m.max !== undefined ? { max: m.max } : {}), ...(m.maxDegradation !== undefined ? { maxDegradation: m.maxDegradation } : {}), critical: m.critical ?? false }
-          : { name: m.name, stable: null, canary: 0, samples: 0, direction: 'higher-is-better', critical: false },
+          : { name: m.name, stable: null, canary: 0, samples: 0, direction: 'higher-is-better', ...(m.min !== undefined ? { min: m.min } : {}), ...(m.max !== undefined ? { max: m.max } : {}), ...(m.maxDegradation !== undefined ? { maxDegradation: m.maxDegradation } : {}), critical: false },
       );
     }
     const a = spec.analysis;
