@@ -113,23 +113,31 @@ export function createDeploymentService(store: Store, registry: Registry) {
     const name = file.metadata.name;
     const arms = normaliseArms(file.spec.arms);
     const now = new Date().toISOString();
+    // Touching the row first takes its lock (PostgreSQL), so concurrent applies of one deployment serialise.
+    await trx.updateTable('deployments').set((eb) => ({ generation: eb.ref('generation') })).where('name', '=', name).execute();
     const existing = await trx.selectFrom('deployments').selectAll().where('name', '=', name).executeTakeFirst();
+    // A key scoped to some models may neither take over nor re-point a deployment of another model.
+    if (existing) requireModel(principal, existing.model);
     const changes = diffValues(existing ? JSON.parse(existing.document) : undefined, file, '');
     const { weights } = weightsOf(resolved);
     if (existing && changes.length === 0) return { name, action: 'unchanged', dryRun, changes, weights };
     if (existing) {
       if (existing.model !== file.spec.model && (await activeRollout(trx, name))) throw new ModelgateError('MG_ERR_DEPLOYMENT_ROLLOUT_ACTIVE', `Deployment "${name}" has a rollout in progress; abort it before pointing the deployment at another model.`);
-      const armsChanged = JSON.stringify(JSON.parse(existing.document).spec.arms) !== JSON.stringify(file.spec.arms);
+      const before = JSON.parse(existing.document) as DeploymentFile;
+      // Compared in their normal form, so key order or an explicit default name is not a change.
+      const armsChanged = JSON.stringify(normaliseArms(before.spec.arms)) !== JSON.stringify(arms);
+      const modelChanged = existing.model !== file.spec.model;
       const active = await activeRollout(trx, name);
       if (armsChanged && active) throw new ModelgateError('MG_ERR_DEPLOYMENT_ROLLOUT_ACTIVE', `Deployment "${name}" has a rollout in progress (to version ${active.to_version}); its arms cannot change until it ends. Abort it with \`modelgate rollout abort ${name}\`, or apply the file without changing spec.arms.`);
       if (dryRun) return { name, action: 'configured', dryRun, changes, weights };
       await trx.updateTable('deployments').set({ model: file.spec.model, spec: JSON.stringify(file.spec), document: JSON.stringify(file), generation: existing.generation + 1, updated_at: now, updated_by: principal.actor }).where('name', '=', name).execute();
-      if (armsChanged) await writeTraffic(trx, name, file.spec.model, arms, { actor: principal.actor, action: 'apply', reason: `generation ${existing.generation + 1}` }, now);
+      if (armsChanged || modelChanged) await writeTraffic(trx, name, file.spec.model, arms, { actor: principal.actor, action: 'apply', reason: `generation ${existing.generation + 1}${modelChanged ? `: model ${existing.model} → ${file.spec.model}` : ''}` }, now);
       await appendAudit(trx, { actor: principal.actor, action: 'deployment.apply', target: `deployment/${name}`, details: { generation: existing.generation + 1, changes: changes.map((c) => c.path), weights } }, now);
       return { name, action: 'configured', dryRun, changes, weights };
     }
     if (dryRun) return { name, action: 'created', dryRun, changes, weights };
-    await trx.insertInto('deployments').values({ name, model: file.spec.model, spec: JSON.stringify(file.spec), document: JSON.stringify(file), arms: JSON.stringify(arms), kill_switch: 0, generation: 1, created_at: now, created_by: principal.actor, updated_at: now, updated_by: principal.actor }).execute();
+    const inserted = await trx.insertInto('deployments').values({ name, model: file.spec.model, spec: JSON.stringify(file.spec), document: JSON.stringify(file), arms: JSON.stringify(arms), kill_switch: 0, generation: 1, created_at: now, created_by: principal.actor, updated_at: now, updated_by: principal.actor }).onConflict((oc) => oc.column('name').doNothing()).executeTakeFirst();
+    if (Number(inserted.numInsertedOrUpdatedRows ?? 0) !== 1) throw new ModelgateError('MG_ERR_STORE_CONFLICT', `Deployment "${name}" was created by someone else at the same moment; nothing was written. Apply again to update it.`);
     await writeTraffic(trx, name, file.spec.model, arms, { actor: principal.actor, action: 'apply', reason: 'created' }, now);
     await appendAudit(trx, { actor: principal.actor, action: 'deployment.create', target: `deployment/${name}`, details: { model: file.spec.model, weights } }, now);
     return { name, action: 'created', dryRun, changes, weights };

@@ -152,7 +152,9 @@ export const DeploymentSpecSchema = Type.Object(
     arms: Type.Array(ArmSchema, { minItems: 1, maxItems: 8 }),
     targeting: Type.Array(TargetingRuleSchema, { default: [], maxItems: 64 }),
     timeoutMs: Type.Optional(Type.Integer({ minimum: 1, description: 'Request deadline for this deployment (at most serving.requestTimeoutMs).' })),
-    batching: Type.Optional(BatchingSchema),
+    // Its own object schema: BatchingSchema carries `default: {}`, which would switch batching off for every
+    // deployment that does not mention it instead of leaving the server's configuration in force.
+    batching: Type.Optional(Type.Object(BatchingSchema.properties, { additionalProperties: false })),
     shadow: Type.Object({ tolerance: Type.Number({ minimum: 0, default: 1e-6 }), labelOutput: Type.Optional(Type.String()) }, { default: {}, additionalProperties: false }),
     strategy: StrategySchema,
     analysis: AnalysisSchema,
@@ -194,24 +196,14 @@ export interface Arm {
 
 /** Splits a file into documents (YAML `---` or a JSON array) and validates each Deployment. */
 export function parseDeploymentFiles(text: string, source = 'the file'): DeploymentFile[] {
-  let values: unknown[];
-  const trimmed = text.trim();
-  if (trimmed.startsWith('[') || trimmed.startsWith('{')) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(trimmed);
-    } catch (e) {
-      throw new ModelgateError('MG_ERR_DEPLOYMENT_FILE_UNREADABLE', `${source} is not valid JSON: ${(e as Error).message}`);
-    }
-    values = Array.isArray(parsed) ? parsed : [parsed];
-  } else {
-    const docs = parseAllDocuments(text);
-    values = [];
-    for (const [i, d] of (Array.isArray(docs) ? docs : [docs]).entries()) {
-      if (d.errors.length > 0) throw new ModelgateError('MG_ERR_DEPLOYMENT_FILE_UNREADABLE', `${source} (document ${i + 1}) is not valid YAML: ${d.errors[0]!.message}`);
-      const v: unknown = d.toJS();
-      if (v !== null && v !== undefined) values.push(v);
-    }
+  // YAML 1.2 reads JSON too, so one parser takes both; a top-level list is a list of documents.
+  const docs = parseAllDocuments(text);
+  const values: unknown[] = [];
+  for (const [i, d] of (Array.isArray(docs) ? docs : [docs]).entries()) {
+    if (d.errors.length > 0) throw new ModelgateError('MG_ERR_DEPLOYMENT_FILE_UNREADABLE', `${source} (document ${i + 1}) is not valid YAML or JSON: ${d.errors[0]!.message}`);
+    const v: unknown = d.toJS();
+    if (Array.isArray(v)) values.push(...v);
+    else if (v !== null && v !== undefined) values.push(v);
   }
   if (values.length === 0) throw new ModelgateError('MG_ERR_DEPLOYMENT_FILE_UNREADABLE', `${source} holds no document. Write a Deployment (apiVersion: modelgate/v1, kind: Deployment).`);
   const files = values.map((v, i) => validateDeploymentFile(v, values.length > 1 ? `${source} (document ${i + 1})` : source));
@@ -345,9 +337,9 @@ function explain(e: ValueError): string {
     }
     case ValueErrorType.Union:
       if (/steps\[\d+\]$/.test(path)) return `${path}: a step is one of setWeight: <percent>, pause: {duration?}, analysis: {interval?}, approval: {required}`;
-      return `${path}: ${e.message.toLowerCase()} (got ${JSON.stringify(e.value)})`;
+      return `${path}: ${e.message} (got ${JSON.stringify(e.value)})`;
     default:
-      return `${path}: ${e.message.toLowerCase()}${e.value !== undefined && typeof e.value !== 'object' ? ` (got ${JSON.stringify(e.value)})` : ''}`;
+      return `${path}: ${e.message}${e.value !== undefined && typeof e.value !== 'object' ? ` (got ${JSON.stringify(e.value)})` : ''}`;
   }
 }
 

@@ -21,8 +21,8 @@ export function parseDuration(text: string | number): number | undefined {
 
 /** The shortest exact spelling of a duration: 90000 → "1m30s". */
 export function formatDuration(ms: number): string {
-  if (ms === 0) return '0s';
   let rest = Math.round(ms);
+  if (rest === 0) return '0s';
   let out = '';
   for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000], ['ms', 1]] as const) {
     if (rest >= size) {

@@ -62,7 +62,7 @@ export class RolloutController {
   private async pass(): Promise<void> {
     let rollouts: RolloutRow[];
     try {
-      rollouts = await loadLiveRollouts(this.deps.store.db, new Date().toISOString());
+      rollouts = await loadLiveRollouts(this.deps.store.db);
     } catch (err) {
       this.deps.logger.warn({ err }, 'rollout controller cannot read rollouts');
       return;

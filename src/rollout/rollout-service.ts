@@ -188,7 +188,9 @@ export function createRolloutService(store: Store, registry: Registry) {
       }
       const state: RolloutState = { ...emptyState(), overrides, message: `starting ${strategy} rollout to version ${candidate}${o.reason ? `: ${o.reason}` : ''}` };
       const id = await db.transaction().execute(async (trx) => {
-        // Checked again inside the transaction: two starts racing must not both succeed.
+        // Checked again inside the transaction, with the deployment row locked first (PostgreSQL; SQLite
+        // serialises writers anyway): two starts racing must not both succeed.
+        await trx.updateTable('deployments').set((eb) => ({ generation: eb.ref('generation') })).where('name', '=', deployment).execute();
         const running = await trx.selectFrom('rollouts').select(['id', 'to_version']).where('deployment', '=', deployment).where('phase', 'in', [...ACTIVE_PHASES]).executeTakeFirst();
         if (running) throw new ModelgateError('MG_ERR_ROLLOUT_IN_PROGRESS', `A rollout of "${deployment}" to version ${running.to_version} is in progress. Follow it with \`modelgate rollout status ${deployment}\`, or abort it first.`);
         // The previous rollout's standby arm (kept for its bake) gives way to the new one.
@@ -288,9 +290,9 @@ export function createRolloutService(store: Store, registry: Registry) {
       if (principal.actor === r.createdBy) throw new ModelgateError('MG_ERR_ROLLOUT_APPROVAL_REFUSED', `${principal.actor} started this rollout and cannot approve it: the two-person rule needs another approver.`);
       const now = new Date().toISOString();
       await db.transaction().execute(async (trx) => {
-        const dup = await trx.selectFrom('rollout_approvals').select('actor').where('rollout_id', '=', r.id).where('step', '=', r.step).where('actor', '=', principal.actor).executeTakeFirst();
-        if (dup) throw new ModelgateError('MG_ERR_ROLLOUT_APPROVAL_REFUSED', `${principal.actor} has already approved step ${r.step}; another approver must give the next approval.`);
-        await trx.insertInto('rollout_approvals').values({ rollout_id: r.id, step: r.step, actor: principal.actor, reason: reason ?? null, at: now }).execute();
+        // The primary key (rollout, step, actor) decides between racing duplicates; the loser is told so.
+        const res = await trx.insertInto('rollout_approvals').values({ rollout_id: r.id, step: r.step, actor: principal.actor, reason: reason ?? null, at: now }).onConflict((oc) => oc.columns(['rollout_id', 'step', 'actor']).doNothing()).executeTakeFirst();
+        if (Number(res.numInsertedOrUpdatedRows ?? 0) !== 1) throw new ModelgateError('MG_ERR_ROLLOUT_APPROVAL_REFUSED', `${principal.actor} has already approved step ${r.step}; another approver must give the next approval.`);
         await appendAudit(trx, { actor: principal.actor, action: 'rollout.approve', target: `deployment/${deployment}`, details: { rollout: r.id, step: r.step, reason: reason ?? null } }, now);
       });
       return toStatus((await loadRollout(db, { id: r.id }))!);
@@ -320,7 +322,7 @@ export function createRolloutService(store: Store, registry: Registry) {
       const r = await latest(principal, deployment);
       if ((ACTIVE_PHASES as readonly string[]).includes(r.phase)) return this.abort(principal, deployment, reason);
       if (r.phase !== 'Succeeded') throw new ModelgateError('MG_ERR_ROLLOUT_INVALID_STATE', `The latest rollout of "${deployment}" is ${r.phase}: its stable version ${r.fromVersion} already takes all the traffic, so there is nothing to roll back.`);
-      if (r.bakeUntil === null) throw new ModelgateError('MG_ERR_ROLLOUT_INVALID_STATE', `The rollback window of "${deployment}" has passed (version ${r.fromVersion} was released). Roll back by starting a rollout to it: modelgate rollout start ${deployment} --to ${r.fromVersion}.`);
+      if (r.bakeUntil === null || Date.parse(r.bakeUntil) <= Date.now()) throw new ModelgateError('MG_ERR_ROLLOUT_INVALID_STATE', `The rollback window of "${deployment}" has passed (version ${r.fromVersion} was released). Roll back by starting a rollout to it: modelgate rollout start ${deployment} --to ${r.fromVersion}.`);
       return toStatus(await rollbackPromoted(store, r, principal.actor, `rolled back by ${principal.actor}${reason ? `: ${reason}` : ''}`));
     },
 
@@ -336,8 +338,11 @@ export function createRolloutService(store: Store, registry: Registry) {
       if (scope !== '*') await deploymentRow(scope);
       const now = new Date().toISOString();
       await db.transaction().execute(async (trx) => {
-        await trx.deleteFrom('release_freezes').where('scope', '=', scope).execute();
-        await trx.insertInto('release_freezes').values({ scope, reason: why, source: 'manual', set_by: principal.actor, set_at: now }).execute();
+        await trx
+          .insertInto('release_freezes')
+          .values({ scope, reason: why, source: 'manual', set_by: principal.actor, set_at: now })
+          .onConflict((oc) => oc.column('scope').doUpdateSet({ reason: why, source: 'manual', set_by: principal.actor, set_at: now }))
+          .execute();
         await appendAudit(trx, { actor: principal.actor, action: 'release.freeze', target: scope === '*' ? 'releases' : `deployment/${scope}`, details: { reason: why } }, now);
       });
       return { scope, reason: why, source: 'manual', setBy: principal.actor, setAt: now };

@@ -81,13 +81,14 @@ export async function loadRollout(db: Q, where: { id: number } | { deployment: s
   return r ? toRow(r) : undefined;
 }
 
-export async function loadLiveRollouts(db: Q, now: string): Promise<RolloutRow[]> {
+/** Rollouts in progress, and promoted ones whose bake (standby) has not been closed by the controller yet. */
+export async function loadLiveRollouts(db: Q): Promise<RolloutRow[]> {
   const rows = await db
     .selectFrom('rollouts')
     .innerJoin('deployments', 'deployments.name', 'rollouts.deployment')
     .selectAll('rollouts')
     .select('deployments.model as model')
-    .where((eb) => eb.or([eb('rollouts.phase', 'in', ['Progressing', 'Paused', 'AwaitingApproval']), eb.and([eb('rollouts.phase', '=', 'Succeeded'), eb('rollouts.bake_until', '>', now)])]))
+    .where((eb) => eb.or([eb('rollouts.phase', 'in', ['Progressing', 'Paused', 'AwaitingApproval']), eb.and([eb('rollouts.phase', '=', 'Succeeded'), eb('rollouts.bake_until', 'is not', null)])]))
     .orderBy('rollouts.id')
     .execute();
   return rows.map(toRow);
