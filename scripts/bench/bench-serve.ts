@@ -1,10 +1,13 @@
-// npm run bench:serve [-- --mode overhead|batching|all] [--duration 10] [--rounds 3]
+// npm run bench:serve [-- --mode overhead|batching|deployment|all] [--duration 10] [--rounds 3]
 //
 // overhead: (a) a bare Fastify + onnxruntime-node server and (b) Modelgate with its defaults (auth, validation,
 //   metrics, request logs on), both serving the example weather model, loaded in turn with autocannon at 32
 //   connections, alternating, several rounds; prints medians of requests/s, p50 and p99 and the ratios.
 // batching: Modelgate with dynamic batching on vs off, 64 connections, single-row requests, on an MLP whose
 //   weights do not fit in the CPU caches, so the cost is per call (a pass over the weights), not per row.
+// deployment: one Modelgate, the same model called through its implicit endpoint and through a deployment
+//   (stable 90% / canary 10% by a sticky hash of a per-request user id, one targeting rule), alternating:
+//   what the traffic policy costs per request.
 // Servers run as child processes; autocannon runs in this process. Figures depend on the machine: quote ratios.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -31,7 +34,8 @@ interface Figures {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-async function load(url: string, body: string, key: string | undefined, connections: number): Promise<Figures> {
+async function load(url: string, body: string, key: string | undefined, connections: number, perRequestUser = false): Promise<Figures> {
+  let n = 0;
   const result = await autocannon({
     url,
     method: 'POST',
@@ -39,6 +43,7 @@ async function load(url: string, body: string, key: string | undefined, connecti
     duration,
     headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
     body,
+    ...(perRequestUser ? { setupClient: (client: { setHeaders: (h: Record<string, string>) => void }) => client.setHeaders({ 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}), 'x-user-id': `user-${n++}` }) } : {}),
   });
   return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.non2xx };
 }
@@ -208,5 +213,51 @@ async function batching(): Promise<void> {
   console.log(`ratio: throughput ${(mb.rps / ma.rps).toFixed(2)}× (target ≥ 2), p99 ${(mb.p99 / ma.p99).toFixed(2)}×`);
 }
 
+async function deployment(): Promise<void> {
+  const model = packagePath('examples', 'weather', 'v1', 'model.onnx');
+  const body = JSON.stringify({ inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], data: [0.8, 11.7, 7.2, 2.3] }] });
+  const { home, cleanup } = await prepareHome('weather', model);
+  const config = loadConfig({ env: {}, cwd: home, flags: { home: join(home, '.modelgate') } });
+  const ctx = await createContext(config, { logger: createLogger('silent') });
+  const p = { actor: 'bench', keyId: null, role: 'admin' as const, modelPatterns: [] };
+  await ctx.registry.register(p, { name: 'weather', artifact: { path: model }, metadata: { build: 'canary' } });
+  await ctx.deployments.apply(p, [{
+    apiVersion: 'modelgate/v1',
+    kind: 'Deployment',
+    metadata: { name: 'weather-canary' },
+    spec: {
+      model: 'weather',
+      routingKey: { header: 'x-user-id' },
+      arms: [{ version: 'production', weight: 90, role: 'stable' }, { version: 2, weight: 10, role: 'canary' }],
+      targeting: [{ name: 'beta', match: [{ header: 'x-beta', op: 'equals', value: '1' }], arm: 'canary' }],
+    },
+  }]);
+  await ctx.store.close();
+  const mg = await startModelgate(home, 18084);
+  const a: Figures[] = [];
+  const b: Figures[] = [];
+  try {
+    await load('http://127.0.0.1:18084/v2/models/weather/infer', body, mg.key, 8).catch(() => undefined);
+    await load('http://127.0.0.1:18084/v2/models/weather-canary/infer', body, mg.key, 8, true).catch(() => undefined);
+    for (let r = 0; r < rounds; r++) {
+      for (const which of r % 2 === 0 ? ['model', 'deployment'] : ['deployment', 'model']) {
+        if (which === 'model') a.push(await load('http://127.0.0.1:18084/v2/models/weather/infer', body, mg.key, 32));
+        else b.push(await load('http://127.0.0.1:18084/v2/models/weather-canary/infer', body, mg.key, 32, true));
+      }
+      console.log(`round ${r + 1}: model endpoint ${a[a.length - 1]!.rps.toFixed(0)} req/s, deployment ${b[b.length - 1]!.rps.toFixed(0)} req/s`);
+    }
+  } finally {
+    await stop(mg.proc);
+    cleanup();
+  }
+  const ma: Figures = { rps: median(a.map((x) => x.rps)), p50: median(a.map((x) => x.p50)), p99: median(a.map((x) => x.p99)), errors: a.reduce((s, x) => s + x.errors, 0) };
+  const mb: Figures = { rps: median(b.map((x) => x.rps)), p50: median(b.map((x) => x.p50)), p99: median(b.map((x) => x.p99)), errors: b.reduce((s, x) => s + x.errors, 0) };
+  console.log(`\ndeployment: example weather model, 1 row per request, 32 connections, ${duration}s × ${rounds} rounds (medians)`);
+  console.log(row('model endpoint (alias)', ma));
+  console.log(row('deployment 90/10 + rule', mb));
+  console.log(`ratios: throughput ${(mb.rps / ma.rps).toFixed(3)}×, p99 ${(mb.p99 / ma.p99).toFixed(3)}×, p50 ${(mb.p50 / ma.p50).toFixed(3)}×`);
+}
+
 if (mode === 'overhead' || mode === 'all') await overhead();
+if (mode === 'deployment' || mode === 'all') await deployment();
 if (mode === 'batching' || mode === 'all') await batching();

@@ -267,7 +267,7 @@ export function validateDeploymentFile(value: unknown, source = 'the deployment'
   }
   for (const [i, m] of spec.analysis.metrics.entries()) {
     if (['error_rate', 'latency', 'sample_ratio'].includes(m.name)) throw new ModelgateError('MG_ERR_DEPLOYMENT_INVALID', `${where(`spec.analysis.metrics[${i}].name`)}: "${m.name}" is built in; tune it with spec.analysis.maxErrorRate, latency or srm.`);
-    if (m.name !== 'shadow_agreement' && m.min === undefined && m.max === undefined && m.maxDegradation === undefined) throw new ModelgateError('MG_ERR_DEPLOYMENT_INVALID', `${where(`spec.analysis.metrics[${i}]`)}: "${m.name}" needs min, max or maxDegradation to be judged by.`);
+    if (m.name !== 'shadow_agreement' && m.name !== 'shadow_divergence' && m.min === undefined && m.max === undefined && m.maxDegradation === undefined) throw new ModelgateError('MG_ERR_DEPLOYMENT_INVALID', `${where(`spec.analysis.metrics[${i}]`)}: "${m.name}" needs min, max or maxDegradation to be judged by.`);
   }
   if (spec.analysis.marginalScore > spec.analysis.passScore) throw new ModelgateError('MG_ERR_DEPLOYMENT_INVALID', `${where('spec.analysis')}: marginalScore (${spec.analysis.marginalScore}) is above passScore (${spec.analysis.passScore}).`);
   return file;

@@ -9,6 +9,7 @@ import { readArmWindow, type ArmWindow } from './arm-stats.js';
 import { ms, type DeploymentSpec } from './deployment-spec.js';
 import type { RolloutMetrics } from './rollout-metrics.js';
 import { describeStep } from './rollout-plan.js';
+import { labelDistributionDivergence } from './traffic/shadow-compare.js';
 import { moveAlias, rollbackPromoted } from './rollout-service.js';
 import { currentArms, loadLiveRollouts, stableOnly, STANDBY_ARM, transition, withCanary, withShadow, type AnalysisRecord, type Baseline, type RolloutRow, type Transition } from './rollout-store.js';
 
@@ -292,11 +293,16 @@ export class RolloutController {
     const sh = candidate.shadow ?? (which !== 'shadow' ? obs('shadow', r.toVersion).shadow : null);
     if (sh && sh.pairs > 0) {
       const m = rule('shadow_agreement');
-      // Without a configured bound the agreement is evidence only (min 0 always passes).
+      // Without a configured bound these are evidence only (min 0 / max 1 always pass).
       modelMetrics.push({ name: 'shadow_agreement', stable: null, canary: sh.agree / sh.pairs, samples: sh.pairs, direction: 'higher-is-better', min: m?.min ?? 0, ...(m?.max !== undefined ? { max: m.max } : {}), critical: m?.critical ?? false });
+      const divergence = labelDistributionDivergence(sh.primaryLabels, sh.shadowLabels);
+      if (Number.isFinite(divergence)) {
+        const d = rule('shadow_divergence');
+        modelMetrics.push({ name: 'shadow_divergence', stable: null, canary: divergence, samples: sh.pairs, direction: 'lower-is-better', max: d?.max ?? 1, critical: d?.critical ?? false });
+      }
     }
     for (const m of spec.analysis.metrics) {
-      if (m.name === 'shadow_agreement') continue;
+      if (m.name === 'shadow_agreement' || m.name === 'shadow_divergence') continue;
       const v = await this.deps.modelMetrics?.(r.deployment, r.toVersion, m.name, window).catch(() => null);
       modelMetrics.push(
         v

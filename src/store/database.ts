@@ -53,7 +53,7 @@ const pgTypes = {
 export async function openStore(options: OpenStoreOptions): Promise<Store> {
   const store = options.databaseUrl ? await openPostgres(options.databaseUrl, options.schema) : openSqlite(options.home);
   try {
-    await migrate(store);
+    await migrate(store, options.databaseUrl ? options.schema : undefined);
   } catch (e) {
     await store.close();
     throw e;
@@ -97,8 +97,10 @@ async function openPostgres(url: string, schema: string | undefined): Promise<St
   return { db, dialect: 'postgres', location, close: () => db.destroy() };
 }
 
-async function migrate(store: Store): Promise<void> {
-  const migrator = new Migrator({ db: store.db, provider: migrationProvider(store.dialect) });
+async function migrate(store: Store, schema: string | undefined): Promise<void> {
+  // The migrator's tables are named in the schema explicitly: it otherwise looks for them in every schema,
+  // and a run beside others (tests, one schema each) could find another schema's lock table and skip its own.
+  const migrator = new Migrator({ db: store.db, provider: migrationProvider(store.dialect), ...(schema ? { migrationTableSchema: schema } : {}) });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
