@@ -10,27 +10,28 @@ const PHASES: Phase[] = ['Progressing', 'Paused', 'AwaitingApproval', 'Succeeded
 const MAX_SERIES = 512;
 
 export interface RolloutMetrics {
-  /** One answered request through a deployment (hot path: a map lookup and two additions). */
-  request(deployment: string, arm: string, version: number, failed: boolean): void;
+  /** One answered request through a deployment (hot path: a map lookup and an addition). */
+  request(deployment: string, arm: string, version: number, status: number): void;
   rolloutPhase(deployment: string, phase: Phase, canaryWeight: number): void;
   analysis(deployment: string, kind: string, verdict: string): void;
   trafficChange(deployment: string, action: string): void;
 }
 
 export function createRolloutMetrics(registry: Registry, router: DeploymentRouter | null, prefix = 'modelgate_'): RolloutMetrics {
-  const requests = new Map<string, { labels: { deployment: string; arm: string; version: string }; ok: number; error: number }>();
+  const requests = new Map<string, { labels: { deployment: string; arm: string; version: string }; ok: number; clientError: number; error: number }>();
   const phases = new Map<string, { phase: Phase; canaryWeight: number }>();
   const registers = [registry];
 
   new Counter({
     name: `${prefix}deployment_requests_total`,
-    help: 'Inference requests answered through a deployment, by arm, version and outcome (error = a 5xx answer).',
+    help: 'Inference requests answered through a deployment, by arm, version and outcome (ok, client_error = 4xx, error = 5xx).',
     labelNames: ['deployment', 'arm', 'version', 'outcome'] as const,
     registers,
     collect() {
       this.reset();
       for (const r of requests.values()) {
         if (r.ok > 0) this.inc({ ...r.labels, outcome: 'ok' }, r.ok);
+        if (r.clientError > 0) this.inc({ ...r.labels, outcome: 'client_error' }, r.clientError);
         if (r.error > 0) this.inc({ ...r.labels, outcome: 'error' }, r.error);
       }
     },
@@ -94,7 +95,7 @@ export function createRolloutMetrics(registry: Registry, router: DeploymentRoute
   });
 
   return {
-    request(deployment, arm, version, failed) {
+    request(deployment, arm, version, status) {
       const key = `${deployment}\u0000${arm}\u0000${version}`;
       let r = requests.get(key);
       if (r === undefined) {
@@ -102,11 +103,12 @@ export function createRolloutMetrics(registry: Registry, router: DeploymentRoute
         const k = full ? '__other__' : key;
         r = requests.get(k);
         if (r === undefined) {
-          r = { labels: full ? { deployment: '__other__', arm: '__other__', version: '__other__' } : { deployment, arm, version: String(version) }, ok: 0, error: 0 };
+          r = { labels: full ? { deployment: '__other__', arm: '__other__', version: '__other__' } : { deployment, arm, version: String(version) }, ok: 0, clientError: 0, error: 0 };
           requests.set(k, r);
         }
       }
-      if (failed) r.error++;
+      if (status >= 500) r.error++;
+      else if (status >= 400) r.clientError++;
       else r.ok++;
     },
     rolloutPhase(deployment, phase, canaryWeight) {

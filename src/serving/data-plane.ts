@@ -123,9 +123,10 @@ export async function registerDataPlane(app: FastifyInstance, deps: DataPlaneDep
       const seconds = (performance.now() - s.started) / 1000;
       metrics.recordRequest(s.model, s.version, reply.statusCode, seconds);
       if (s.arm !== undefined && s.deployment !== undefined) {
-        const failed = reply.statusCode >= 500;
-        armStats?.record(s.deployment.name, s.arm.name, s.arm.role, s.arm.version, failed, seconds * 1000);
-        rolloutMetrics?.request(s.deployment.name, s.arm.name, s.arm.version, failed);
+        const status = reply.statusCode;
+        // A client's mistake (4xx) says nothing about the version: it is counted, but is no evidence for the judge.
+        if (status < 400 || status >= 500) armStats?.record(s.deployment.name, s.arm.name, s.arm.role, s.arm.version, status >= 500, seconds * 1000);
+        rolloutMetrics?.request(s.deployment.name, s.arm.name, s.arm.version, status);
         if (s.outputs !== undefined) {
           // onResponse runs once the answer is written, so whatever the shadow does cannot reach the caller.
           // Mirroring here rather than in a later setImmediate queues the shadow in the same loop phase as

@@ -57,7 +57,7 @@ test('a healthy canary passes with score 100 and every metric Pass', () => {
     ['sample_ratio', 'Pass'],
     ['shadow_agreement', 'Pass'],
   ]);
-  assert.match(r.reason, /^score 100 reaches 95: 4 of 4 metrics pass$/);
+  assert.match(r.reason, /^score 100 reaches 95: 3 of 3 metrics pass$/);
   const latency = metric(r, 'latency');
   for (const key of ['stableP50Ms', 'stableP95Ms', 'canaryP50Ms', 'canaryP95Ms', 'estimate', 'lower', 'upper', 'pValue', 'effectSize']) {
     assert.equal(typeof latency.evidence[key], 'number', key);
@@ -101,9 +101,9 @@ test('a 3x slower canary is classified latency High, and fails outright when lat
   assert.ok((latency.evidence.effectSize as number) > 2.9);
   assert.ok((latency.evidence.lower as number) > 0);
   assert.match(latency.reason, /^canary latency is higher: median/);
-  // Non-critical, so the score decides: 2 of 3 pass is below the marginal threshold of 75.
+  // Non-critical, so the score decides: 1 of 2 scored metrics pass (sample_ratio is a flag, not scored).
   assert.equal(lenient.verdict, 'fail');
-  assert.match(lenient.reason, /^score 66\.7 is below 75: 2 of 3 metrics pass; latency High/);
+  assert.match(lenient.reason, /^score 50 is below 75: 1 of 2 metrics pass; latency High/);
 
   const strict = judgeCanary(healthy({ canary: slow }), { latency: { critical: true } });
   assert.equal(strict.verdict, 'fail');
@@ -162,9 +162,10 @@ test('sample ratio mismatch is flagged at 10% configured vs 30% observed, but is
   assert.ok((srm.evidence.statistic as number) > 4000);
   assert.ok((srm.evidence.pValue as number) < 0.001);
   assert.match(srm.reason, /^sample ratio mismatch: canary received 30\.0% of traffic, configured 10\.0%/);
-  // It still counts in the score: 2 of 3 metrics pass.
-  assert.equal(r.verdict, 'fail');
-  assert.match(r.reason, /^score 66\.7/);
+  // It is a flag, not a score: requests of sticky users are not independent, so it never fails a canary.
+  assert.equal(r.verdict, 'pass');
+  assert.equal(r.score, 100);
+  assert.match(r.reason, /; flagged: sample ratio mismatch: canary received 30\.0%/);
 });
 
 test('sample ratio is skipped when no share is configured or SRM is disabled', () => {
@@ -177,14 +178,17 @@ test('a model metric breaking its minimum fails the canary when it is critical',
   assert.equal(metric(r, 'shadow_agreement').classification, 'Low');
   assert.equal(r.verdict, 'fail');
   assert.equal(r.reason, 'critical metric shadow_agreement failed: shadow_agreement 0.9 is below the minimum 0.97');
-  assert.equal(r.score, 75);
+  assert.equal(r.score, 200 / 3);
 });
 
 test('a non-critical model metric breaking its bound only lowers the score', () => {
   const r = judgeCanary(healthy({ modelMetrics: [agreement({ canary: 0.9 })] }));
-  assert.equal(r.score, 75);
-  assert.equal(r.verdict, 'marginal');
-  assert.match(r.reason, /^score 75 is marginal \(pass needs 95\): 3 of 4 metrics pass; shadow_agreement Low/);
+  assert.equal(r.score, 200 / 3);
+  assert.equal(r.verdict, 'fail');
+  assert.match(r.reason, /^score 66\.7 is below 75: 2 of 3 metrics pass; shadow_agreement Low/);
+  const marginal = judgeCanary(healthy({ modelMetrics: [agreement({ canary: 0.9 })] }), { score: { pass: 95, marginal: 60 } });
+  assert.equal(marginal.verdict, 'marginal');
+  assert.match(marginal.reason, /^score 66\.7 is marginal \(pass needs 95\): 2 of 3 metrics pass; shadow_agreement Low/);
 });
 
 test('model metrics are judged by max, and by degradation against stable in their bad direction', () => {
@@ -205,8 +209,8 @@ test('model metrics are judged by max, and by degradation against stable in thei
   assert.equal(metric(r, 'outcome:conversion').classification, 'Pass');
   assert.equal(metric(r, 'labelled_accuracy').classification, 'NoData');
   assert.equal(metric(r, 'accuracy_delta').classification, 'NoData');
-  // NoData metrics stay out of the score: 5 of 7 with data pass.
-  assert.equal(r.score, (100 * 5) / 7);
+  // NoData metrics stay out of the score, and so does the sample-ratio flag: 4 of 6 with data pass.
+  assert.equal(r.score, (100 * 4) / 6);
 });
 
 test('partial config sections are merged over the defaults, which stay frozen', () => {

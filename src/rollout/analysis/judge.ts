@@ -371,6 +371,15 @@ function judgeModelMetric(m: ModelMetricObservation, config: JudgeConfig): Metri
 }
 
 function scoreVerdict(metrics: MetricResult[], config: JudgeConfig): Omit<JudgeResult, 'metrics'> {
+  // Sample-ratio mismatch is a flag, not a score: per-request counts are not independent when users are
+  // sticky (a few heavy users move them), so a flagged SRM is reported in the reason but never fails a canary.
+  const flags = metrics.filter((m) => m.name === SAMPLE_RATIO && m.classification !== 'Pass' && m.classification !== 'NoData');
+  const flagNote = flags.length > 0 ? `; flagged: ${flags.map((m) => m.reason).join('; ')}` : '';
+  const verdict = scoreOf(metrics.filter((m) => m.name !== SAMPLE_RATIO), config);
+  return verdict.verdict === 'nodata' ? verdict : { ...verdict, reason: verdict.reason + flagNote };
+}
+
+function scoreOf(metrics: MetricResult[], config: JudgeConfig): Omit<JudgeResult, 'metrics'> {
   const withData = metrics.filter((m) => m.classification !== 'NoData');
   const passing = withData.filter((m) => m.classification === 'Pass');
   const score = withData.length === 0 ? null : (100 * passing.length) / withData.length;
