@@ -654,6 +654,22 @@ for (const dialect of DIALECTS) {
     });
 
     describe('rollback after promotion', () => {
+      it('during the bake, a promoted version that starts failing is rolled back by the controller on its own', async () => {
+        await startRollout('wx-bake-auto', [{ setWeight: 50 }], { strategy: { canary: { analysisInterval: '50ms', steps: [{ setWeight: 50 }] } }, bake: '1h', analysis: { minSamples: 20 } });
+        const done = await tickWhile('wx-bake-auto', ['Progressing']);
+        assert.equal(done.phase, 'Succeeded');
+        assert.equal(await production('wx-bake-auto'), 2);
+        // No traffic before promotion, so no baseline: the absolute bound still applies.
+        await sleep(60);
+        await insertStats('wx-bake-auto', [{ role: 'stable', version: 2, requests: 500, errors: 200 }]);
+        const back = await tickWhile('wx-bake-auto', ['Succeeded'], 5);
+        assert.equal(back.phase, 'RolledBack', back.message ?? '');
+        assert.match(back.message!, /automatic rollback during bake/);
+        assert.equal(await production('wx-bake-auto'), 1);
+        assert.deepEqual((await ledger('wx-bake-auto')).map((e) => e.action), ['apply', 'step', 'promote', 'rollback']);
+        assert.equal(back.analyses.at(-1)!.kind, 'bake');
+      });
+
       it('during the bake, rollback moves production back and the ledger records it', async () => {
         await startRollout('wx-bake', [{ setWeight: 50 }], { bake: '1h' });
         const done = await tickWhile('wx-bake', ['Progressing']);

@@ -273,8 +273,11 @@ export class RolloutController {
     let expectedCanaryShare: number | undefined;
     if (kind === 'bake') {
       const b = r.state.baseline!;
-      stable = { version: r.fromVersion, requests: b.requests, errors: b.errors, latenciesMs: b.latenciesMs };
       candidate = obs('stable', r.toVersion);
+      // Too little traffic before promotion for a yardstick: judge the promoted version against itself, so
+      // only the absolute bounds (maxErrorRate) can fail it.
+      const enough = b.requests >= spec.analysis.minSamples && b.latenciesMs.length >= spec.analysis.minSamples;
+      stable = enough ? { version: r.fromVersion, requests: b.requests, errors: b.errors, latenciesMs: b.latenciesMs } : { version: r.fromVersion, requests: candidate.requests, errors: candidate.errors, latenciesMs: candidate.latenciesMs };
       which = 'promoted';
     } else if (r.state.canaryWeight > 0) {
       stable = obs('stable', r.fromVersion);
