@@ -3,32 +3,15 @@
 // against a server started in this process.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { BIN, runCli, type Run } from './cli-helpers.js';
-import { tempHome, V1, V2 } from './helpers.js';
+import { examplePath, tempHome, V1, V2 } from './helpers.js';
 import { startTestServer } from './serving-helpers.js';
 
-const WEATHER_YAML = `apiVersion: modelgate/v1
-kind: Deployment
-metadata:
-  name: weather
-spec:
-  model: weather
-  routingKey: { header: x-user-id }
-  arms:
-    - { version: production, weight: 100, role: stable }
-  strategy:
-    canary:
-      analysisInterval: 30s
-      steps:
-        - setWeight: 10
-        - analysis: {}
-        - setWeight: 50
-        - pause: { duration: 1m }
-        - setWeight: 100
-`;
+// The example the README applies, exactly as shipped.
+const WEATHER_YAML = readFileSync(examplePath('weather', 'deployment.yaml'), 'utf8');
 const OWNER = 'weather-ml <wx@example.com>';
 // v2 reads a fifth feature, so the signature gate fails against v1 and starting needs an override.
 const OVERRIDE = ['--override-gates', 'v2 reads month; every client sends it since release 4.2'];

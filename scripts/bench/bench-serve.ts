@@ -33,6 +33,8 @@ interface Figures {
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+/** Medians over rounds, errors added up. */
+const summarise = (fs: Figures[]): Figures => ({ rps: median(fs.map((x) => x.rps)), p50: median(fs.map((x) => x.p50)), p99: median(fs.map((x) => x.p99)), errors: fs.reduce((s, x) => s + x.errors, 0) });
 
 async function load(url: string, body: string, key: string | undefined, connections: number, perRequestUser = false): Promise<Figures> {
   let n = 0;
@@ -122,8 +124,8 @@ async function overhead(): Promise<void> {
     await stop(mg.proc);
     cleanup();
   }
-  const ma: Figures = { rps: median(a.map((x) => x.rps)), p50: median(a.map((x) => x.p50)), p99: median(a.map((x) => x.p99)), errors: a.reduce((s, x) => s + x.errors, 0) };
-  const mb: Figures = { rps: median(b.map((x) => x.rps)), p50: median(b.map((x) => x.p50)), p99: median(b.map((x) => x.p99)), errors: b.reduce((s, x) => s + x.errors, 0) };
+  const ma = summarise(a);
+  const mb = summarise(b);
   console.log(`\noverhead: example weather model, 1 row per request, 32 connections, ${duration}s × ${rounds} rounds (medians)`);
   console.log(row('bare fastify+onnxruntime', ma));
   console.log(row('modelgate (defaults)', mb));
@@ -205,8 +207,8 @@ async function batching(): Promise<void> {
     off.cleanup();
     rmSync(dir, { recursive: true, force: true });
   }
-  const ma: Figures = { rps: median(a.map((x) => x.rps)), p50: median(a.map((x) => x.p50)), p99: median(a.map((x) => x.p99)), errors: a.reduce((s, x) => s + x.errors, 0) };
-  const mb: Figures = { rps: median(b.map((x) => x.rps)), p50: median(b.map((x) => x.p50)), p99: median(b.map((x) => x.p99)), errors: b.reduce((s, x) => s + x.errors, 0) };
+  const ma = summarise(a);
+  const mb = summarise(b);
   console.log(`\nbatching: MLP 1024→4096→4096→10 (80 MB of weights), 1 row per request, 64 connections, ${duration}s × ${rounds} rounds (medians)`);
   console.log(row('batching off', ma));
   console.log(row('batching on (64, 2 ms)', mb));
@@ -250,8 +252,8 @@ async function deployment(): Promise<void> {
     await stop(mg.proc);
     cleanup();
   }
-  const ma: Figures = { rps: median(a.map((x) => x.rps)), p50: median(a.map((x) => x.p50)), p99: median(a.map((x) => x.p99)), errors: a.reduce((s, x) => s + x.errors, 0) };
-  const mb: Figures = { rps: median(b.map((x) => x.rps)), p50: median(b.map((x) => x.p50)), p99: median(b.map((x) => x.p99)), errors: b.reduce((s, x) => s + x.errors, 0) };
+  const ma = summarise(a);
+  const mb = summarise(b);
   console.log(`\ndeployment: example weather model, 1 row per request, 32 connections, ${duration}s × ${rounds} rounds (medians)`);
   console.log(row('model endpoint (alias)', ma));
   console.log(row('deployment 90/10 + rule', mb));

@@ -1,27 +1,12 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { ModelgateError } from '../errors/index.js';
+import { packagePath } from '../paths.js';
 import { normaliseArms, parseDeploymentFiles, validateDeploymentFile } from './deployment-spec.js';
 
-const README_EXAMPLE = `apiVersion: modelgate/v1
-kind: Deployment
-metadata:
-  name: weather
-spec:
-  model: weather
-  routingKey: { header: x-user-id }
-  arms:
-    - { version: production, weight: 100, role: stable }
-  strategy:
-    canary:
-      analysisInterval: 30s
-      steps:
-        - setWeight: 10
-        - analysis: {}
-        - setWeight: 50
-        - pause: { duration: 1m }
-        - setWeight: 100
-`;
+// The file the README's worked canary applies, as shipped.
+const README_EXAMPLE = readFileSync(packagePath('examples', 'weather', 'deployment.yaml'), 'utf8');
 
 type Doc = { apiVersion?: unknown; kind?: unknown; metadata: Record<string, unknown>; spec: Record<string, unknown>; [k: string]: unknown };
 

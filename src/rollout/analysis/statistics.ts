@@ -1,5 +1,6 @@
 // The statistics behind the canary judge: a two-proportion z-test, Mann-Whitney U, the Hodges-Lehmann shift
 // with its distribution-free interval, and Pearson's chi-square goodness of fit. Pure functions, checked against scipy.
+import { mulberry32 } from '../../random.js';
 import normalCdf from '@stdlib/stats-base-dists-normal-cdf';
 import normalQuantile from '@stdlib/stats-base-dists-normal-quantile';
 
@@ -230,14 +231,7 @@ function wilcoxonQuantile(p: number, n: number, m: number): number {
 
 /** Deterministic pivots: the answer never depends on them, but a fixed seed keeps the running time repeatable. */
 function pivotSource(): () => number {
-  let state = 0x9e3779b9;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return mulberry32(0x9e3779b9);
 }
 
 /**
