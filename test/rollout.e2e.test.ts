@@ -211,6 +211,41 @@ describe('blue-green, shadows, targeting, approvals and freezes', () => {
     assert.deepEqual((await t.server.ctx.deployments.history(admin, 'bg')).entries.map((e) => e.action).reverse(), ['apply', 'step', 'promote', 'rollback']);
   });
 
+  it('runs shadow-then-canary: mirrors first, ends the shadow, then ramps and promotes', async () => {
+    await registerPair(t, 'sc', 'same');
+    await t.server.ctx.deployments.apply(alice, [deploymentDoc('sc', 'sc', { strategy: { shadow: { percent: 100, duration: '1500ms' }, canary: { analysisInterval: '1s', steps: [{ setWeight: 50 }, { analysis: {} }] } } })]);
+    const url = `${t.server.url}/v1/models/sc:predict`;
+    await waitFor(async () => (await fetch(readyUrl(t, url))).status === 200, 'deployment ready');
+    const load = startLoad(url, key);
+    await t.server.ctx.rollouts.start(alice, 'sc', { to: '2', strategy: 'shadow' });
+    const done = await waitForPhase(t, 'sc', ['Succeeded', 'RolledBack']);
+    const hits = await load.stop();
+    assert.equal(done.phase, 'Succeeded', done.message ?? '');
+    assert.ok(hits.every((h) => h.status === 200));
+    const ledger = (await t.server.ctx.deployments.history(admin, 'sc')).entries.reverse();
+    assert.deepEqual(ledger.map((e) => [e.action, e.weights, e.shadows]), [
+      ['apply', { 1: 100 }, {}],
+      ['step', { 1: 100 }, { 2: 100 }],
+      ['step', { 1: 100 }, {}],
+      ['step', { 1: 50, 2: 50 }, {}],
+      ['promote', { 2: 100 }, {}],
+    ]);
+    assert.deepEqual(done.analyses.filter((a) => a.kind === 'step').map((a) => a.candidate), ['shadow', 'canary']);
+  });
+
+  it('answers past a deployment\'s timeoutMs with 504, never with success', async () => {
+    const reg = t.server.ctx.registry;
+    await reg.register(admin, { name: 'late', artifact: { path: packagePath('test', 'fixtures', 'weather-slow.mjs') }, format: 'js', owner: OWNER, features: ['precipitation', 'temp_max', 'temp_min', 'wind'] });
+    await reg.setAlias(admin, 'late', 'production', '1');
+    await t.server.ctx.deployments.apply(alice, [deploymentDoc('late', 'late', { timeoutMs: 10 })]);
+    const url = `${t.server.url}/v1/models/late:predict`;
+    await waitFor(async () => (await fetch(readyUrl(t, url))).status === 200, 'deployment ready');
+    const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ instances: [{ precipitation: 1, temp_max: 10, temp_min: 5, wind: 3 }] }) });
+    const body = (await r.json()) as { code: string };
+    assert.equal(r.status, 504);
+    assert.equal(body.code, 'MG_ERR_INFER_DEADLINE_EXCEEDED');
+  });
+
   it('routes by targeting rules before weights, and the kill switch sends everything to stable', async () => {
     await registerPair(t, 'rules', 'same');
     const doc = deploymentDoc('rules', 'rules', {
