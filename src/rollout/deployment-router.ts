@@ -108,16 +108,18 @@ export class DeploymentRouter {
     const rows = await db.selectFrom('deployments').select(['name', 'model', 'spec', 'arms', 'kill_switch']).execute();
     const aliases = rows.length === 0 ? [] : await db.selectFrom('aliases').innerJoin('models', 'models.id', 'aliases.model_id').select(['models.name as model', 'aliases.alias as alias', 'aliases.version as version']).where('models.name', 'in', [...new Set(rows.map((r) => r.model))]).execute();
     const aliasOf = new Map(aliases.map((a) => [`${a.model}@${a.alias}`, a.version]));
-    const featureRows = rows.length === 0 ? [] : await db.selectFrom('model_versions').innerJoin('models', 'models.id', 'model_versions.model_id').select(['models.name as model', 'model_versions.version as version', 'model_versions.features as features']).where('models.name', 'in', [...new Set(rows.map((r) => r.model))]).where('model_versions.features', 'is not', null).execute();
-    const featuresOf = new Map(featureRows.map((f) => [`${f.model}@${f.version}`, JSON.parse(f.features!) as string[]]));
     const next = new Map<string, DeploymentRoute>();
+    const changed: { row: (typeof rows)[number]; fingerprint: string; old: DeploymentRoute | undefined }[] = [];
     for (const row of rows) {
       const fingerprint = `${row.model}\u0000${row.spec}\u0000${row.arms}\u0000${row.kill_switch}\u0000${aliases.filter((a) => a.model === row.model).map((a) => `${a.alias}=${a.version}`).join(',')}`;
       const old = this.routes.get(row.name);
-      if (old && old.fingerprint === fingerprint) {
-        next.set(row.name, old);
-        continue;
-      }
+      if (old && old.fingerprint === fingerprint) next.set(row.name, old);
+      else changed.push({ row, fingerprint, old });
+    }
+    // Feature lists only for the models whose policy changed: an unchanged poll costs two small queries.
+    const featureRows = changed.length === 0 ? [] : await db.selectFrom('model_versions').innerJoin('models', 'models.id', 'model_versions.model_id').select(['models.name as model', 'model_versions.version as version', 'model_versions.features as features']).where('models.name', 'in', [...new Set(changed.map((c) => c.row.model))]).where('model_versions.features', 'is not', null).execute();
+    const featuresOf = new Map(featureRows.map((f) => [`${f.model}@${f.version}`, JSON.parse(f.features!) as string[]]));
+    for (const { row, fingerprint, old } of changed) {
       try {
         next.set(row.name, this.compile(row.name, row.model, JSON.parse(row.spec) as DeploymentSpec, JSON.parse(row.arms) as Arm[], row.kill_switch === 1, aliasOf, featuresOf, fingerprint));
       } catch (err) {

@@ -74,11 +74,12 @@ export const AnalysisSchema = Type.Object(
       {
         confidence: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, default: 0.98 }),
         allowedIncrease: Type.Number({ minimum: 1, default: 1.25, description: 'Effect size (canary / stable) tolerated before a significant shift counts as High.' }),
-        shadowAllowedIncrease: Type.Number({
-          minimum: 1,
-          default: 2,
-          description: 'The same for a shadow candidate: mirrored requests run after the live answer on the same process, so their timing is noisier; a real slowdown is still caught.',
+        judgeShadow: Type.Boolean({
+          default: false,
+          description:
+            'Judge a shadow candidate\'s latency too. Off by default: mirrored requests run after the live answer, in the same process, and on a busy machine they measured up to 2x slower on identical models, so their latency is reported as evidence (shadow_latency_ratio) and judged once the candidate takes real traffic.',
         }),
+        shadowAllowedIncrease: Type.Number({ minimum: 1, default: 2, description: 'With judgeShadow: the effect size tolerated for a shadow candidate.' }),
         critical: Type.Boolean({ default: true }),
       },
       { default: {}, additionalProperties: false },

@@ -294,14 +294,19 @@ export class RolloutController {
     const modelMetrics: ModelMetricObservation[] = [];
     const rule = (name: string) => spec.analysis.metrics.find((m) => m.name === name);
     const sh = candidate.shadow ?? (which !== 'shadow' ? obs('shadow', r.toVersion).shadow : null);
+    if (which === 'shadow' && sh && sh.pairs > 0 && sh.primaryLatenciesMs.length > 0 && candidate.latenciesMs.length > 0) {
+      // Evidence only (the max always holds): mirrored timing is not judged unless analysis.latency.judgeShadow.
+      const ratio = mean(candidate.latenciesMs) / Math.max(mean(sh.primaryLatenciesMs), 1e-9);
+      modelMetrics.push({ name: 'shadow_latency_ratio', stable: null, canary: Math.round(ratio * 1000) / 1000, samples: candidate.latenciesMs.length, direction: 'lower-is-better', max: 1e9, critical: false, informational: true });
+    }
     if (sh && sh.pairs > 0) {
       const m = rule('shadow_agreement');
       // Without a configured bound these are evidence only (min 0 / max 1 always pass).
-      modelMetrics.push({ name: 'shadow_agreement', stable: null, canary: sh.agree / sh.pairs, samples: sh.pairs, direction: 'higher-is-better', min: m?.min ?? 0, ...(m?.max !== undefined ? { max: m.max } : {}), critical: m?.critical ?? false });
+      modelMetrics.push({ name: 'shadow_agreement', stable: null, canary: sh.agree / sh.pairs, samples: sh.pairs, direction: 'higher-is-better', min: m?.min ?? 0, ...(m?.max !== undefined ? { max: m.max } : {}), critical: m?.critical ?? false, informational: m === undefined });
       const divergence = labelDistributionDivergence(sh.primaryLabels, sh.shadowLabels);
       if (Number.isFinite(divergence)) {
         const d = rule('shadow_divergence');
-        modelMetrics.push({ name: 'shadow_divergence', stable: null, canary: divergence, samples: sh.pairs, direction: 'lower-is-better', max: d?.max ?? 1, critical: d?.critical ?? false });
+        modelMetrics.push({ name: 'shadow_divergence', stable: null, canary: divergence, samples: sh.pairs, direction: 'lower-is-better', max: d?.max ?? 1, critical: d?.critical ?? false, informational: d === undefined });
       }
     }
     for (const m of spec.analysis.metrics) {
@@ -323,13 +328,19 @@ export class RolloutController {
     };
     let result: JudgeResult;
     try {
-      result = judgeCanary({ stable, canary: candidate, ...(expectedCanaryShare !== undefined ? { expectedCanaryShare } : {}), modelMetrics }, config);
+      result = judgeCanary({ stable, canary: candidate, ...(expectedCanaryShare !== undefined ? { expectedCanaryShare } : {}), modelMetrics, skipLatency: which === 'shadow' && !a.latency.judgeShadow }, config);
     } catch (err) {
       result = { verdict: 'nodata', score: null, reason: `the judge could not run: ${(err as Error).message}`, metrics: [] };
     }
     this.deps.metrics?.analysis(r.deployment, kind, result.verdict);
     return { step: kind === 'step' ? r.step : null, kind, at: window.to.toISOString(), window: { from: window.from.toISOString(), to: window.to.toISOString() }, candidate: which, verdict: result.verdict, score: result.score, reason: result.reason, metrics: result.metrics };
   }
+}
+
+function mean(xs: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < xs.length; i++) s += xs[i]!;
+  return s / xs.length;
 }
 
 function sum<T extends { requests: number; errors: number }>(xs: T[], k: 'requests' | 'errors'): number {

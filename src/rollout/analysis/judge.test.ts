@@ -250,3 +250,21 @@ test('nonsensical input is rejected with a message that names the field', () => 
   assert.throws(() => judgeCanary(healthy({ modelMetrics: [agreement({ canary: Number.NaN })] })), /canary must be a finite number/);
   assert.throws(() => judgeCanary(healthy({ modelMetrics: [agreement({ min: undefined })] })), /nothing to judge it by/);
 });
+
+test('skipLatency leaves latency out: it neither blocks the verdict nor counts in the score', () => {
+  const slow = arm(2, 1000, 5, latencies(2, 1000).map((v) => 3 * v));
+  const r = judgeCanary(healthy({ canary: slow, skipLatency: true }), { latency: { critical: true } });
+  assert.equal(r.metrics.some((m) => m.name === 'latency'), false);
+  assert.equal(r.verdict, 'pass', r.reason);
+  const starved = judgeCanary(healthy({ canary: arm(2, 1000, 5, []), skipLatency: true }));
+  assert.equal(starved.verdict, 'pass', 'no latency samples is no reason to wait when latency is not judged');
+});
+
+test('an informational model metric is reported but neither scored nor able to fail the canary', () => {
+  const r = judgeCanary(healthy({ modelMetrics: [agreement({ canary: 0.5, informational: true })] }));
+  assert.equal(metric(r, 'shadow_agreement').classification, 'Low');
+  assert.equal(metric(r, 'shadow_agreement').evidence.informational, true);
+  assert.equal(r.verdict, 'pass');
+  assert.equal(r.score, 100);
+  assert.match(r.reason, /flagged: shadow_agreement 0\.5 is below the minimum 0\.97/);
+});

@@ -30,6 +30,8 @@ export interface ModelMetricObservation {
   maxDegradation?: number;
   direction: 'higher-is-better' | 'lower-is-better';
   critical?: boolean;
+  /** Evidence only: reported with the other metrics, but neither scored nor able to fail the canary. */
+  informational?: boolean;
 }
 
 export interface JudgeInput {
@@ -38,6 +40,8 @@ export interface JudgeInput {
   /** configured canary share of (stable+canary) traffic, 0..1, for SRM; omit to skip SRM */
   expectedCanaryShare?: number;
   modelMetrics?: ModelMetricObservation[];
+  /** Leave latency out of the judgement (its evidence is not comparable, e.g. mirrored requests); it then neither blocks nor scores. */
+  skipLatency?: boolean;
 }
 
 export interface JudgeConfig {
@@ -351,6 +355,7 @@ function judgeModelMetric(m: ModelMetricObservation, config: JudgeConfig): Metri
     max: m.max ?? null,
     maxDegradation: m.maxDegradation ?? null,
     direction: m.direction,
+    ...(m.informational ? { informational: true } : {}),
   };
   if (m.samples < config.minSamples) return noData(m.name, critical, `${m.name} needs ${config.minSamples} samples (got ${m.samples})`, samples, evidence);
   const result = (classification: Classification, reason: string): MetricResult => ({ name: m.name, classification, critical, reason, samples, evidence });
@@ -373,9 +378,11 @@ function judgeModelMetric(m: ModelMetricObservation, config: JudgeConfig): Metri
 function scoreVerdict(metrics: MetricResult[], config: JudgeConfig): Omit<JudgeResult, 'metrics'> {
   // Sample-ratio mismatch is a flag, not a score: per-request counts are not independent when users are
   // sticky (a few heavy users move them), so a flagged SRM is reported in the reason but never fails a canary.
-  const flags = metrics.filter((m) => m.name === SAMPLE_RATIO && m.classification !== 'Pass' && m.classification !== 'NoData');
+  // Informational model metrics are evidence in the same way.
+  const unscored = (m: MetricResult) => m.name === SAMPLE_RATIO || m.evidence.informational === true;
+  const flags = metrics.filter((m) => unscored(m) && m.classification !== 'Pass' && m.classification !== 'NoData');
   const flagNote = flags.length > 0 ? `; flagged: ${flags.map((m) => m.reason).join('; ')}` : '';
-  const verdict = scoreOf(metrics.filter((m) => m.name !== SAMPLE_RATIO), config);
+  const verdict = scoreOf(metrics.filter((m) => !unscored(m)), config);
   return verdict.verdict === 'nodata' ? verdict : { ...verdict, reason: verdict.reason + flagNote };
 }
 
@@ -414,7 +421,8 @@ function scoreOf(metrics: MetricResult[], config: JudgeConfig): Omit<JudgeResult
 export function judgeCanary(input: JudgeInput, config: JudgeConfigOverrides = {}): JudgeResult {
   const resolved = resolveJudgeConfig(config) as ResolvedJudgeConfig;
   checkInput(input);
-  const metrics: MetricResult[] = [judgeErrorRate(input.stable, input.canary, resolved), judgeLatency(input.stable, input.canary, resolved)];
+  const metrics: MetricResult[] = [judgeErrorRate(input.stable, input.canary, resolved)];
+  if (!input.skipLatency) metrics.push(judgeLatency(input.stable, input.canary, resolved));
   if (input.expectedCanaryShare !== undefined && resolved.srm.enabled) {
     metrics.push(judgeSampleRatio(input.stable, input.canary, input.expectedCanaryShare, resolved));
   }
