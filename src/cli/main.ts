@@ -7,6 +7,7 @@ import { ModelgateError } from '../errors/index.js';
 import { packagePath } from '../paths.js';
 import { registerApplyCommands } from './commands/apply.js';
 import { registerAuditCommands } from './commands/audit.js';
+import { registerDriftCommands } from './commands/drift.js';
 import { registerDeploymentCommands } from './commands/deployments.js';
 import { registerFreezeCommands } from './commands/freeze.js';
 import { registerHistoryCommand } from './commands/history.js';
@@ -45,6 +46,7 @@ export function buildProgram(): Command {
   registerFreezeCommands(program);
   registerKeyCommands(program);
   registerAuditCommands(program);
+  registerDriftCommands(program);
   return program;
 }
 

@@ -114,6 +114,9 @@ export const ERROR_CODES = {
   MG_ERR_ROLLOUT_APPROVAL_REFUSED: { status: 403, message: 'This approval does not count: approvals need an approver key other than the rollout\'s creator, once per step.' },
   MG_ERR_HISTORY_INVALID_TIME: { status: 400, message: 'The time is not an ISO 8601 timestamp. Write e.g. 2026-12-01T09:30:00Z.' },
 
+  // Monitoring
+  MG_ERR_DRIFT_INVALID: { status: 400, message: 'The drift comparison cannot run on these data: the message says which column or option is at fault. Make both files share the reference\'s columns, or pick them with --columns.' },
+
   // Store
   MG_ERR_STORE_UNAVAILABLE: { status: 503, message: 'The database cannot be reached. Check MODELGATE_DATABASE_URL and that the server is running.' },
   MG_ERR_STORE_MIGRATION_FAILED: { status: 500, message: 'A database migration failed; nothing was changed. The message names the migration.' },
