@@ -15,27 +15,7 @@ import {
   wassersteinDistance,
   zTestProportions,
 } from './statistics.js';
-
-// Twins of uniform/continuous/integers in reference-values.py: minstd products stay below 2^53 and the
-// transforms use only + * / and floor, so Python and V8 produce the same doubles.
-function uniform(seed: number, count: number): number[] {
-  let state = seed;
-  const out: number[] = [];
-  for (let i = 0; i < count; i++) {
-    state = (state * 48271) % 2147483647;
-    out.push(state / 2147483647);
-  }
-  return out;
-}
-
-function continuous(seed: number, n: number, base: number, spread: number): Float64Array {
-  const u = uniform(seed, 2 * n);
-  return Float64Array.from({ length: n }, (_, i) => base + spread * (u[2 * i] as number) + spread * (u[2 * i + 1] as number) * (u[2 * i + 1] as number));
-}
-
-function integers(seed: number, n: number, k: number, offset: number): Float64Array {
-  return Float64Array.from(uniform(seed, n), (v) => Math.floor(v * k) + offset);
-}
+import { continuous, integers, uniform } from '../../testing/reference-samples.js';
 
 const KS_SAMPLES: Record<string, [Float64Array, Float64Array]> = {
   tiny: [continuous(1, 5, 0, 1), continuous(2, 7, 0.3, 1)],

@@ -15,27 +15,11 @@ import {
   twoProportionZTest,
   type Alternative,
 } from './statistics.js';
+import { continuous as continuousSample, integers as integerSample } from '../../testing/reference-samples.js';
 
-// Twins of uniform/continuous/integers in reference-values.py: minstd products stay below 2^53 and the
-// transforms use only + * / and floor, so Python and V8 produce the same doubles.
-function uniform(seed: number, count: number): number[] {
-  let state = seed;
-  const out: number[] = [];
-  for (let i = 0; i < count; i++) {
-    state = (state * 48271) % 2147483647;
-    out.push(state / 2147483647);
-  }
-  return out;
-}
-
-function continuous(seed: number, n: number, base: number, spread: number): number[] {
-  const u = uniform(seed, 2 * n);
-  return Array.from({ length: n }, (_, i) => base + spread * (u[2 * i] as number) + spread * (u[2 * i + 1] as number) * (u[2 * i + 1] as number));
-}
-
-function integers(seed: number, n: number, k: number, offset: number): number[] {
-  return uniform(seed, n).map((v) => Math.floor(v * k) + offset);
-}
+// The reference-values.py twins, as plain arrays.
+const continuous = (...a: Parameters<typeof continuousSample>): number[] => Array.from(continuousSample(...a));
+const integers = (...a: Parameters<typeof integerSample>): number[] => Array.from(integerSample(...a));
 
 const SAMPLES: Record<string, [number[], number[]]> = {
   smallContinuous: [continuous(11, 9, 10, 5), continuous(12, 11, 11, 5)],
