@@ -1,9 +1,12 @@
 // Per-arm evidence for the canary judge: exact request and error counts and a uniform sample of latencies per
 // arm, plus paired shadow comparisons, accumulated in memory off the hot path and written to the store every
 // rollout.statsFlushMs. Rows from every replica add up, so analysis sees all traffic and survives restarts.
+// The same slot keeps this replica's running totals per outcome, which /metrics reports: one lookup a request.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { Insertable } from 'kysely';
 import type { Store } from '../store/database.js';
+import type { ArmStatsTable } from '../store/tables.js';
 
 export interface ShadowCounts {
   pairs: number;
@@ -36,6 +39,21 @@ interface Accumulator {
   shadow: ShadowCounts | null;
   paired: Float64Array | null;
   pairedSeen: number;
+  /** Since this process started: answers by outcome (what /metrics counts). */
+  ok: number;
+  clientErrors: number;
+  serverErrors: number;
+  /** Flushes in a row with nothing to write; an arm idle for an hour is forgotten. */
+  idleFlushes: number;
+}
+
+export interface ArmTotals {
+  deployment: string;
+  arm: string;
+  version: number;
+  ok: number;
+  clientErrors: number;
+  serverErrors: number;
 }
 
 export interface ArmWindow {
@@ -46,6 +64,8 @@ export interface ArmWindow {
   latenciesMs: number[];
   shadow: ShadowCounts | null;
 }
+
+const IDLE_FORGET_MS = 3_600_000;
 
 export class ArmStatsRecorder {
   private readonly acc = new Map<string, Accumulator>();
@@ -65,15 +85,32 @@ export class ArmStatsRecorder {
     const key = `${deployment}\u0000${arm}\u0000${version}`;
     let a = this.acc.get(key);
     if (a === undefined) {
-      a = { deployment, arm, role, version, requests: 0, errors: 0, seen: 0, latencies: new Float64Array(this.options.latencySamples), shadow: null, paired: null, pairedSeen: 0 };
+      a = { deployment, arm, role, version, requests: 0, errors: 0, seen: 0, latencies: new Float64Array(this.options.latencySamples), shadow: null, paired: null, pairedSeen: 0, ok: 0, clientErrors: 0, serverErrors: 0, idleFlushes: 0 };
       this.acc.set(key, a);
     }
     return a;
   }
 
-  /** One answered request. `failed` is a server-side failure (5xx); a client's mistake is not the model's error. */
-  record(deployment: string, arm: string, role: string, version: number, failed: boolean, latencyMs: number): void {
+  /**
+   * One answer through a deployment, by HTTP status: counted in the totals, and evidence for the judge unless
+   * it is a client's mistake (4xx), which says nothing about the version.
+   */
+  answer(deployment: string, arm: string, role: string, version: number, status: number, latencyMs: number): void {
     const a = this.slot(deployment, arm, role, version);
+    if (status >= 500) a.serverErrors++;
+    else if (status >= 400) {
+      a.clientErrors++;
+      return;
+    } else a.ok++;
+    this.evidence(a, status >= 500, latencyMs);
+  }
+
+  /** Evidence of one answered request. `failed` is a server-side failure (5xx). */
+  record(deployment: string, arm: string, role: string, version: number, failed: boolean, latencyMs: number): void {
+    this.evidence(this.slot(deployment, arm, role, version), failed, latencyMs);
+  }
+
+  private evidence(a: Accumulator, failed: boolean, latencyMs: number): void {
     a.requests++;
     if (failed) a.errors++;
     else a.seen = reservoir(a.latencies, a.seen, latencyMs);
@@ -101,7 +138,14 @@ export class ArmStatsRecorder {
     if (outcome.absDiff != null && outcome.absDiff > s.maxAbsDiff) s.maxAbsDiff = outcome.absDiff;
   }
 
-  /** Writes what was gathered since the last flush; the accumulators start again empty. */
+  /** This replica's answers per arm since it started. */
+  *totals(): Iterable<ArmTotals> {
+    for (const a of this.acc.values()) {
+      if (a.ok + a.clientErrors + a.serverErrors > 0) yield { deployment: a.deployment, arm: a.arm, version: a.version, ok: a.ok, clientErrors: a.clientErrors, serverErrors: a.serverErrors };
+    }
+  }
+
+  /** Writes what was gathered since the last flush; the interval's evidence starts again empty. */
   flush(): Promise<void> {
     this.flushing ??= this.doFlush().finally(() => {
       this.flushing = undefined;
@@ -110,22 +154,34 @@ export class ArmStatsRecorder {
   }
 
   private async doFlush(): Promise<void> {
-    if (this.acc.size === 0) return this.purge();
-    const batch = [...this.acc.values()];
-    this.acc.clear();
     const at = new Date().toISOString();
-    const rows = batch.map((a) => ({
-      deployment: a.deployment,
-      arm: a.arm,
-      role: a.role,
-      version: a.version,
-      at,
-      replica: this.replica,
-      requests: a.requests,
-      errors: a.errors,
-      latencies: JSON.stringify(sampleOf(a.latencies, a.seen)),
-      shadow: a.shadow ? JSON.stringify({ ...a.shadow, primaryLatenciesMs: a.paired ? sampleOf(a.paired, a.pairedSeen) : [] }) : null,
-    }));
+    const rows: Insertable<ArmStatsTable>[] = [];
+    for (const [key, a] of this.acc) {
+      if (a.requests === 0 && !a.shadow) {
+        if (++a.idleFlushes * this.options.flushMs > IDLE_FORGET_MS) this.acc.delete(key);
+        continue;
+      }
+      // The row is built now, so the slot (its totals and sample buffers) can be reused for the next interval.
+      rows.push({
+        deployment: a.deployment,
+        arm: a.arm,
+        role: a.role,
+        version: a.version,
+        at,
+        replica: this.replica,
+        requests: a.requests,
+        errors: a.errors,
+        latencies: JSON.stringify(sampleOf(a.latencies, a.seen)),
+        shadow: a.shadow ? JSON.stringify({ ...a.shadow, primaryLatenciesMs: a.paired ? sampleOf(a.paired, a.pairedSeen) : [] }) : null,
+      });
+      a.idleFlushes = 0;
+      a.requests = 0;
+      a.errors = 0;
+      a.seen = 0;
+      a.shadow = null;
+      a.pairedSeen = 0;
+    }
+    if (rows.length === 0) return this.purge();
     try {
       await this.store.db.insertInto('arm_stats').values(rows).execute();
     } catch (err) {

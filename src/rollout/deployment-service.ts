@@ -9,6 +9,7 @@ import type { Store } from '../store/database.js';
 import type { Tables } from '../store/tables.js';
 import { normaliseArms, validateDeploymentFile, type Arm, type DeploymentFile, type DeploymentSpec } from './deployment-spec.js';
 import { compileRules } from './traffic/targeting.js';
+import { stableOnly } from './rollout-store.js';
 import { readLedger, resolveArms, weightsOf, writeTraffic, type LedgerEntry, type ResolvedArm } from './traffic-ledger.js';
 
 export const ACTIVE_PHASES = ['Progressing', 'Paused', 'AwaitingApproval'] as const;
@@ -212,7 +213,7 @@ export function createDeploymentService(store: Store, registry: Registry) {
         if (on) {
           const active = await activeRollout(trx, name);
           if (active) {
-            arms = arms.filter((a) => a.role === 'stable' || a.role === 'shadow').filter((a) => !(a.role === 'shadow' && a.version === String(active.to_version))).map((a) => (a.role === 'stable' ? { ...a, weight: 100 } : a));
+            arms = stableOnly(arms);
             const res = await trx.updateTable('rollouts').set({ phase: 'Aborted', finished_at: now, updated_at: now, revision: active.revision + 1, state: JSON.stringify({ ...JSON.parse(active.state), canaryWeight: 0, shadowPercent: 0, pausedBy: null, message: `aborted by the kill switch${reason ? `: ${reason}` : ''}` }) }).where('id', '=', active.id).where('revision', '=', active.revision).executeTakeFirst();
             if (Number(res.numUpdatedRows) !== 1) throw new ModelgateError('MG_ERR_STORE_CONFLICT', `The rollout of "${name}" moved on while the kill switch was thrown; nothing was changed. Throw it again.`);
             await appendAudit(trx, { actor: principal.actor, action: 'rollout.abort', target: `deployment/${name}`, details: { rollout: active.id, toVersion: active.to_version, reason: 'kill switch' } }, now);

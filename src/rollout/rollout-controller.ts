@@ -10,8 +10,8 @@ import { ms, type DeploymentSpec } from './deployment-spec.js';
 import type { RolloutMetrics } from './rollout-metrics.js';
 import { describeStep } from './rollout-plan.js';
 import { labelDistributionDivergence } from './traffic/shadow-compare.js';
-import { moveAlias, rollbackPromoted } from './rollout-service.js';
-import { currentArms, loadLiveRollouts, stableOnly, STANDBY_ARM, transition, withCanary, withShadow, type AnalysisRecord, type Baseline, type RolloutRow, type Transition } from './rollout-store.js';
+import { rollbackPromoted } from './rollout-service.js';
+import { activeFreeze, approversOf, currentArms, loadLiveRollouts, movePromotionAliases, stableOnly, stableServing, STANDBY_ARM, transition, withCanary, withShadow, type AnalysisRecord, type Baseline, type RolloutRow, type Transition } from './rollout-store.js';
 
 const CONTROLLER = 'system:rollout-controller';
 /** Steps that take no time (weights, shadows) are chained in one tick, up to this many. */
@@ -132,8 +132,8 @@ export class RolloutController {
         return this.apply(r, { ...nextStep, state: { message: `pause of ${Math.round(s.durationMs / 1000)}s done` } });
       }
       case 'approval': {
-        const n = await this.deps.store.db.selectFrom('rollout_approvals').select('actor').where('rollout_id', '=', r.id).where('step', '=', r.step).execute();
-        if (n.length >= s.required) return this.apply(r, { phase: 'Progressing', ...nextStep, state: { message: `approved by ${n.map((x) => x.actor).join(', ')}` }, audit: { action: 'rollout.step', details: { step: r.step, kind: 'approval', approvers: n.map((x) => x.actor) } } });
+        const approvers = await approversOf(this.deps.store.db, r.id, r.step);
+        if (approvers.length >= s.required) return this.apply(r, { phase: 'Progressing', ...nextStep, state: { message: `approved by ${approvers.join(', ')}` }, audit: { action: 'rollout.step', details: { step: r.step, kind: 'approval', approvers } } });
         if (r.phase === 'AwaitingApproval') return 'wait';
         return this.apply(r, { phase: 'AwaitingApproval', state: { message: `waiting for ${s.required} approval${s.required === 1 ? '' : 's'} from approvers other than ${r.createdBy}` } });
       }
@@ -157,11 +157,7 @@ export class RolloutController {
           return this.apply(r, { phase: 'Paused', state: { pausedBy: 'freeze', message: `promotion held by a release freeze: ${frozen}` }, audit: { action: 'rollout.pause', details: { step: r.step, reason: 'release freeze' } } });
         }
         const baseline = await this.baseline(r);
-        const promoted = arms
-          .filter((a) => a.role !== 'canary' && a.name !== 'candidate-shadow' && a.role !== 'standby')
-          .map((a) => (a.role === 'stable' ? { ...a, weight: 100, version: /^\d+$/.test(a.version) ? String(r.toVersion) : a.version } : a));
         const standby = s.standbyMs > 0 ? [{ name: STANDBY_ARM, role: 'standby' as const, version: String(r.fromVersion), weight: 0 }] : [];
-        const stableAlias = arms.find((a) => a.role === 'stable')?.version;
         return this.apply(r, {
           phase: 'Succeeded',
           step: r.plan.steps.length,
@@ -169,11 +165,8 @@ export class RolloutController {
           finished: true,
           bakeUntil: s.standbyMs > 0 ? new Date(now + s.standbyMs).toISOString() : null,
           state: { pausedBy: null, canaryWeight: 0, shadowPercent: 0, baseline, lastGuardAt: new Date(now).toISOString(), message: `promoted version ${r.toVersion} to production${s.standbyMs > 0 ? `; version ${r.fromVersion} stays on standby for ${Math.round(s.standbyMs / 60_000)} min` : ''}` },
-          traffic: { arms: [...promoted, ...standby], action: 'promote', reason: `version ${r.toVersion} promoted` },
-          extra: async (trx, at) => {
-            await moveAlias(trx, r.model, 'production', r.toVersion, CONTROLLER, at);
-            if (stableAlias && !/^\d+$/.test(stableAlias) && stableAlias !== 'production') await moveAlias(trx, r.model, stableAlias, r.toVersion, CONTROLLER, at);
-          },
+          traffic: { arms: [...stableServing(arms, r.toVersion), ...standby], action: 'promote', reason: `version ${r.toVersion} promoted` },
+          extra: (trx, at) => movePromotionAliases(trx, r.model, arms, r.toVersion, CONTROLLER, at),
           audit: { action: 'rollout.promote', details: { version: r.toVersion, previous: r.fromVersion } },
         });
       }
@@ -242,12 +235,11 @@ export class RolloutController {
   }
 
   private async frozen(r: RolloutRow): Promise<string | null> {
-    const rows = await this.deps.store.db.selectFrom('release_freezes').selectAll().where('scope', 'in', ['*', r.deployment]).execute();
-    if (rows.length === 0) return null;
-    const newest = rows.reduce((a, b) => (a.set_at > b.set_at ? a : b));
+    const freeze = await activeFreeze(this.deps.store.db, r.deployment);
+    if (!freeze) return null;
     // An approver's override counts when given after the freeze was set.
-    if (r.state.overrides.some((o) => o.kind === 'freeze' && o.at >= newest.set_at)) return null;
-    return `${newest.reason} (set by ${newest.set_by} at ${newest.set_at})`;
+    if (r.state.overrides.some((o) => o.kind === 'freeze' && o.at >= freeze.setAt)) return null;
+    return `${freeze.reason} (set by ${freeze.setBy} at ${freeze.setAt})`;
   }
 
   /** Stable's traffic over the last analysis window before promotion, the yardstick of the bake. */

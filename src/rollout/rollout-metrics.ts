@@ -1,24 +1,23 @@
 // Prometheus metrics for deployments and rollouts: requests per arm, the traffic split in force, the phase
-// of each rollout, analyses by verdict and traffic changes by action. Counts are kept in plain maps (the
-// request path adds to a number) and handed to prom-client at scrape time.
+// of each rollout, analyses by verdict and traffic changes by action. Request counts are the arm
+// statistics' running totals, read at scrape time.
 import { Counter, Gauge, type Registry } from 'prom-client';
+import type { ArmTotals } from './arm-stats.js';
 import type { DeploymentRouter } from './deployment-router.js';
 import type { Phase } from './rollout-store.js';
 
 const PHASES: Phase[] = ['Progressing', 'Paused', 'AwaitingApproval', 'Succeeded', 'RolledBack', 'Aborted'];
-/** Most (deployment, arm, version) series kept apart; more are folded into one overflow series. */
+/** Most (deployment, arm, version) request series kept apart; more are folded into one overflow series. */
 const MAX_SERIES = 512;
 
 export interface RolloutMetrics {
-  /** One answered request through a deployment (hot path: a map lookup and an addition). */
-  request(deployment: string, arm: string, version: number, status: number): void;
   rolloutPhase(deployment: string, phase: Phase, canaryWeight: number): void;
   analysis(deployment: string, kind: string, verdict: string): void;
   trafficChange(deployment: string, action: string): void;
 }
 
-export function createRolloutMetrics(registry: Registry, router: DeploymentRouter | null, prefix = 'modelgate_'): RolloutMetrics {
-  const requests = new Map<string, { labels: { deployment: string; arm: string; version: string }; ok: number; clientError: number; error: number }>();
+/** Request counts come from the arm statistics' running totals, so the request path counts each answer once. */
+export function createRolloutMetrics(registry: Registry, router: DeploymentRouter | null, armStats: { totals(): Iterable<ArmTotals> } | null, prefix = 'modelgate_'): RolloutMetrics {
   const phases = new Map<string, { phase: Phase; canaryWeight: number }>();
   const registers = [registry];
 
@@ -29,10 +28,13 @@ export function createRolloutMetrics(registry: Registry, router: DeploymentRoute
     registers,
     collect() {
       this.reset();
-      for (const r of requests.values()) {
-        if (r.ok > 0) this.inc({ ...r.labels, outcome: 'ok' }, r.ok);
-        if (r.clientError > 0) this.inc({ ...r.labels, outcome: 'client_error' }, r.clientError);
-        if (r.error > 0) this.inc({ ...r.labels, outcome: 'error' }, r.error);
+      let series = 0;
+      for (const t of armStats?.totals() ?? []) {
+        // Bounded like the per-model series: beyond MAX_SERIES arms, counts fold into one overflow series.
+        const labels = series++ < MAX_SERIES ? { deployment: t.deployment, arm: t.arm, version: String(t.version) } : { deployment: '__other__', arm: '__other__', version: '__other__' };
+        if (t.ok > 0) this.inc({ ...labels, outcome: 'ok' }, t.ok);
+        if (t.clientErrors > 0) this.inc({ ...labels, outcome: 'client_error' }, t.clientErrors);
+        if (t.serverErrors > 0) this.inc({ ...labels, outcome: 'error' }, t.serverErrors);
       }
     },
   });
@@ -95,22 +97,6 @@ export function createRolloutMetrics(registry: Registry, router: DeploymentRoute
   });
 
   return {
-    request(deployment, arm, version, status) {
-      const key = `${deployment}\u0000${arm}\u0000${version}`;
-      let r = requests.get(key);
-      if (r === undefined) {
-        const full = requests.size >= MAX_SERIES;
-        const k = full ? '__other__' : key;
-        r = requests.get(k);
-        if (r === undefined) {
-          r = { labels: full ? { deployment: '__other__', arm: '__other__', version: '__other__' } : { deployment, arm, version: String(version) }, ok: 0, clientError: 0, error: 0 };
-          requests.set(k, r);
-        }
-      }
-      if (status >= 500) r.error++;
-      else if (status >= 400) r.clientError++;
-      else r.ok++;
-    },
     rolloutPhase(deployment, phase, canaryWeight) {
       phases.set(deployment, { phase, canaryWeight });
     },

@@ -4,15 +4,15 @@ import { ModelgateError } from '../errors/index.js';
 import { appendAudit } from '../governance/audit.js';
 import { requireModel, requireRole, type Principal } from '../governance/keys.js';
 import { roleAtLeast } from '../governance/roles.js';
-import type { Transaction } from 'kysely';
-import { writeAlias, type Registry } from '../registry/registry-service.js';
-import type { Tables } from '../store/tables.js';
+import type { Registry } from '../registry/registry-service.js';
 import type { Store } from '../store/database.js';
 import { ACTIVE_PHASES } from './deployment-service.js';
 import type { Arm, DeploymentSpec } from './deployment-spec.js';
 import { checkGates, type GateReport } from './gates.js';
 import { compilePlan, describeStep, type StrategyName } from './rollout-plan.js';
-import { currentArms, emptyState, loadRollout, stableOnly, transitionOrConflict, type AnalysisRecord, type Phase, type RolloutRow, type RolloutState } from './rollout-store.js';
+import { activeFreeze, approversOf, currentArms, emptyState, loadRollout, movePromotionAliases, stableOnly, stableServing, transitionOrConflict, type AnalysisRecord, type FreezeInfo, type Phase, type RolloutRow, type RolloutState } from './rollout-store.js';
+
+export type { FreezeInfo } from './rollout-store.js';
 import { resolveArms, weightsOf } from './traffic-ledger.js';
 
 export interface RolloutStatus {
@@ -42,13 +42,6 @@ export interface RolloutStatus {
   bakeUntil: string | null;
 }
 
-export interface FreezeInfo {
-  scope: string;
-  reason: string;
-  source: string;
-  setBy: string;
-  setAt: string;
-}
 
 export interface StartOptions {
   to: string;
@@ -101,11 +94,6 @@ export function createRolloutService(store: Store, registry: Registry) {
     return { stable, candidate: info.version, arms };
   }
 
-  async function freezeFor(deployment: string): Promise<FreezeInfo | null> {
-    const rows = await db.selectFrom('release_freezes').selectAll().where('scope', 'in', ['*', deployment]).execute();
-    const r = rows.find((x) => x.scope === deployment) ?? rows[0];
-    return r ? { scope: r.scope, reason: r.reason, source: r.source, setBy: r.set_by, setAt: r.set_at } : null;
-  }
 
   function requireReason(reason: string | undefined, what: string): string {
     const r = reason?.trim();
@@ -117,7 +105,7 @@ export function createRolloutService(store: Store, registry: Registry) {
   async function toStatus(r: RolloutRow): Promise<RolloutStatus> {
     const { arms, killSwitch } = await currentArms(db, r.deployment);
     const live = (ACTIVE_PHASES as readonly string[]).includes(r.phase) || (r.phase === 'Succeeded' && r.bakeUntil !== null);
-    const { weights, shadows } = live || r.finishedAt !== null ? weightsOf(await resolveArms(db, r.model, arms), killSwitch) : { weights: {}, shadows: {} };
+    const { weights, shadows } = weightsOf(await resolveArms(db, r.model, arms), killSwitch);
     const approvals = await db.selectFrom('rollout_approvals').selectAll().where('rollout_id', '=', r.id).orderBy('at').execute();
     const done = r.phase === 'Succeeded';
     return {
@@ -180,7 +168,7 @@ export function createRolloutService(store: Store, registry: Registry) {
         if (!roleAtLeast(principal.role, 'approver')) throw new ModelgateError('MG_ERR_AUTH_FORBIDDEN', 'Overriding readiness gates needs an approver key.');
         overrides.push({ kind: 'gates', actor: principal.actor, reason: requireReason(o.overrideGates, 'Overriding readiness gates'), at: now });
       }
-      const freeze = await freezeFor(deployment);
+      const freeze = await activeFreeze(db, deployment);
       if (freeze) {
         if (o.overrideFreeze === undefined) throw new ModelgateError('MG_ERR_ROLLOUT_FROZEN', `Releases are frozen${freeze.scope === '*' ? '' : ` for "${deployment}"`} since ${freeze.setAt} by ${freeze.setBy}: ${freeze.reason}. Lift it with \`modelgate freeze lift${freeze.scope === '*' ? '' : ` --deployment ${deployment}`}\`, or have an approver pass --override-freeze "<reason>".`, { freeze });
         if (!roleAtLeast(principal.role, 'approver')) throw new ModelgateError('MG_ERR_AUTH_FORBIDDEN', 'Overriding a release freeze needs an approver key.');
@@ -358,15 +346,12 @@ export function createRolloutService(store: Store, registry: Registry) {
         return { scope, lifted };
       });
     },
-
-    freezeFor,
   };
 
   async function approvalsMet(r: RolloutRow, step: number): Promise<boolean> {
     const s = r.plan.steps[step];
     if (s?.kind !== 'approval') return true;
-    const rows = await db.selectFrom('rollout_approvals').select('actor').where('rollout_id', '=', r.id).where('step', '=', step).execute();
-    return rows.length >= s.required;
+    return (await approversOf(db, r.id, step)).length >= s.required;
   }
 }
 
@@ -375,9 +360,6 @@ export type RolloutService = ReturnType<typeof createRolloutService>;
 /** Undoes a promotion: production back to the previous version, which takes all traffic again. */
 export async function rollbackPromoted(store: Store, r: RolloutRow, actor: string, message: string): Promise<RolloutRow> {
   const { arms } = await currentArms(store.db, r.deployment);
-  const back = arms
-    .filter((a) => a.role !== 'standby' && a.role !== 'canary' && a.name !== 'candidate-shadow')
-    .map((a) => (a.role === 'stable' ? { ...a, weight: 100, version: /^\d+$/.test(a.version) ? String(r.fromVersion) : a.version } : a));
   return transitionOrConflict(
     store,
     r,
@@ -385,16 +367,10 @@ export async function rollbackPromoted(store: Store, r: RolloutRow, actor: strin
       phase: 'RolledBack',
       bakeUntil: null,
       state: { message },
-      traffic: { arms: back, action: 'rollback', reason: message },
-      extra: async (trx, now) => moveAlias(trx, r.model, 'production', r.fromVersion, actor, now),
+      traffic: { arms: stableServing(arms, r.fromVersion), action: 'rollback', reason: message },
+      extra: (trx, now) => movePromotionAliases(trx, r.model, arms, r.fromVersion, actor, now),
       audit: { action: 'rollout.rollback', details: { reason: message } },
     },
     actor,
   );
-}
-
-/** Moves an alias inside a rollout's transaction (the registry's own alias write, history and audit included). */
-export async function moveAlias(trx: Transaction<Tables>, model: string, alias: string, version: number, actor: string, now: string): Promise<void> {
-  const m = await trx.selectFrom('models').select(['id', 'name']).where('name', '=', model).executeTakeFirstOrThrow();
-  await writeAlias(trx, m, alias, version, actor, now);
 }

@@ -9,6 +9,7 @@ import type { Tables } from '../store/tables.js';
 import type { JudgeResult } from './analysis/judge.js';
 import type { Arm } from './deployment-spec.js';
 import type { Plan } from './rollout-plan.js';
+import { writeAlias } from '../registry/registry-service.js';
 import { writeTraffic, type TrafficAction } from './traffic-ledger.js';
 
 export type Phase = 'Progressing' | 'Paused' | 'AwaitingApproval' | 'Succeeded' | 'RolledBack' | 'Aborted';
@@ -201,9 +202,44 @@ export function withShadow(arms: Arm[], version: number, percent: number): Arm[]
   return percent > 0 ? [...rest, { name: SHADOW_ARM, role: 'shadow', version: String(version), weight: percent }] : rest;
 }
 
-/** Everything back on stable: the candidate's canary and shadow arms removed. */
+/** Everything back on stable: the candidate's canary and shadow arms, and any standby, removed. */
 export function stableOnly(arms: Arm[]): Arm[] {
   return arms.filter((a) => a.role !== 'canary' && a.name !== SHADOW_ARM && a.role !== 'standby').map((a) => (a.role === 'stable' ? { ...a, weight: 100 } : a));
+}
+
+/**
+ * stableOnly() with the stable arm serving `version`: an arm naming a version number is rewritten, one naming
+ * an alias follows the alias (which the caller moves with movePromotionAliases). Promotion and its rollback.
+ */
+export function stableServing(arms: Arm[], version: number): Arm[] {
+  return stableOnly(arms).map((a) => (a.role === 'stable' && /^\d+$/.test(a.version) ? { ...a, version: String(version) } : a));
+}
+
+/** Points `production`, and the stable arm's own alias if it names another, at `version` (promotion or rollback). */
+export async function movePromotionAliases(trx: Transaction<Tables>, model: string, arms: Arm[], version: number, actor: string, now: string): Promise<void> {
+  const m = await trx.selectFrom('models').select(['id', 'name']).where('name', '=', model).executeTakeFirstOrThrow();
+  await writeAlias(trx, m, 'production', version, actor, now);
+  const own = arms.find((a) => a.role === 'stable')?.version;
+  if (own && !/^\d+$/.test(own) && own !== 'production') await writeAlias(trx, m, own, version, actor, now);
+}
+
+export interface FreezeInfo {
+  scope: string;
+  reason: string;
+  source: string;
+  setBy: string;
+  setAt: string;
+}
+
+/** The newest release freeze covering a deployment (its own, or the one for every deployment), if any. */
+export async function activeFreeze(db: Q, deployment: string): Promise<FreezeInfo | null> {
+  const r = await db.selectFrom('release_freezes').selectAll().where('scope', 'in', ['*', deployment]).orderBy('set_at', 'desc').executeTakeFirst();
+  return r ? { scope: r.scope, reason: r.reason, source: r.source, setBy: r.set_by, setAt: r.set_at } : null;
+}
+
+/** Who has approved a step of a rollout. */
+export async function approversOf(db: Q, rolloutId: number, step: number): Promise<string[]> {
+  return (await db.selectFrom('rollout_approvals').select('actor').where('rollout_id', '=', rolloutId).where('step', '=', step).orderBy('at').execute()).map((x) => x.actor);
 }
 
 function round2(n: number): number {

@@ -20,7 +20,6 @@ import type { InferenceRunner } from './batching/batcher.js';
 import { decodeInferRequest, encodeInferResponse } from './protocol/v2.js';
 import { decodeV1Instances, encodeV1Response } from './protocol/v1.js';
 import type { ArmStatsRecorder } from '../rollout/arm-stats.js';
-import type { RolloutMetrics } from '../rollout/rollout-metrics.js';
 import type { DeploymentRoute, DeploymentRouter, RouteArm } from '../rollout/deployment-router.js';
 import { compareOutputs } from '../rollout/traffic/shadow-compare.js';
 
@@ -36,7 +35,6 @@ export interface DataPlaneDeps {
   /** Deployments: named endpoints with a traffic policy, which decide over a model of the same name. */
   router?: DeploymentRouter | undefined;
   armStats?: ArmStatsRecorder | undefined;
-  rolloutMetrics?: RolloutMetrics | undefined;
 }
 
 interface InferState {
@@ -69,7 +67,7 @@ export function v2Error(reply: FastifyReply, e: ModelgateError): FastifyReply {
 }
 
 export async function registerDataPlane(app: FastifyInstance, deps: DataPlaneDeps): Promise<void> {
-  const { config, manager, metrics, router, armStats, rolloutMetrics } = deps;
+  const { config, manager, metrics, router, armStats } = deps;
   const auth = new DataPlaneAuth(deps.store, config.auth.keyCacheMs);
   const authOn = config.auth.dataPlane === 'on';
   const maxTimeout = config.serving.requestTimeoutMs;
@@ -123,10 +121,7 @@ export async function registerDataPlane(app: FastifyInstance, deps: DataPlaneDep
       const seconds = (performance.now() - s.started) / 1000;
       metrics.recordRequest(s.model, s.version, reply.statusCode, seconds);
       if (s.arm !== undefined && s.deployment !== undefined) {
-        const status = reply.statusCode;
-        // A client's mistake (4xx) says nothing about the version: it is counted, but is no evidence for the judge.
-        if (status < 400 || status >= 500) armStats?.record(s.deployment.name, s.arm.name, s.arm.role, s.arm.version, status >= 500, seconds * 1000);
-        rolloutMetrics?.request(s.deployment.name, s.arm.name, s.arm.version, status);
+        armStats?.answer(s.deployment.name, s.arm.name, s.arm.role, s.arm.version, reply.statusCode, seconds * 1000);
         if (s.outputs !== undefined) {
           // onResponse runs once the answer is written, so whatever the shadow does cannot reach the caller.
           // Mirroring here rather than in a later setImmediate queues the shadow in the same loop phase as

@@ -28,6 +28,6 @@ export function createGateway(ctx: AppContext): Gateway {
   const router = new DeploymentRouter({ config: ctx.config, store: ctx.store, manager, logger: ctx.logger });
   const r = ctx.config.rollout;
   const armStats = new ArmStatsRecorder(ctx.store, { flushMs: r.statsFlushMs, latencySamples: r.latencySamples, retentionMs: r.statsRetentionMs, logger: ctx.logger });
-  const rolloutMetrics = createRolloutMetrics(metrics.registry, router);
+  const rolloutMetrics = createRolloutMetrics(metrics.registry, router, armStats);
   return { manager, router, armStats, rolloutMetrics, metrics, version, closing: false };
 }
