@@ -6,6 +6,8 @@ import { ArtifactStore } from './registry/artifact-store.js';
 import { createRegistry, type Registry } from './registry/registry-service.js';
 import { createDeploymentService, type DeploymentService } from './rollout/deployment-service.js';
 import { createRolloutService, type RolloutService } from './rollout/rollout-service.js';
+import { createMonitoringService, type MonitoringService } from './monitoring/monitoring-service.js';
+import { monitoringSalt } from './monitoring/salt.js';
 
 export interface AppContext {
   config: Readonly<Config>;
@@ -13,6 +15,9 @@ export interface AppContext {
   registry: Registry;
   deployments: DeploymentService;
   rollouts: RolloutService;
+  monitoring: MonitoringService;
+  /** The secret behind salted hashes (subject keys, hashed fields): configured, or created once in the store. */
+  salt: () => Promise<string>;
   logger: Logger;
 }
 
@@ -64,5 +69,19 @@ export async function createContext(config: Readonly<Config>, options: { logger?
     jsLimits: config.runtime.js,
   });
   await registry.ensureDefaultOwner();
-  return { config, store, registry, deployments: createDeploymentService(store, registry), rollouts: createRolloutService(store, registry), logger: options.logger ?? createLogger(config.log.level) };
+  let salt: Promise<string> | undefined;
+  const saltOf = () => (salt ??= monitoringSalt(store, config.monitoring.salt).catch((e: unknown) => {
+    salt = undefined;
+    throw e;
+  }));
+  return {
+    config,
+    store,
+    registry,
+    deployments: createDeploymentService(store, registry),
+    rollouts: createRolloutService(store, registry),
+    monitoring: createMonitoringService(store, registry, saltOf),
+    salt: saltOf,
+    logger: options.logger ?? createLogger(config.log.level),
+  };
 }

@@ -1,6 +1,7 @@
 // Starts Modelgate: store, first-start bootstrap (admin key, default owner, example models), HTTP, signals.
 import { existsSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
 import { buildApp } from './app.js';
 import type { Config } from './config/index.js';
 import { createContext, type AppContext } from './context.js';
@@ -8,11 +9,13 @@ import { adminKeyFile, bootstrapAdminKey, type Principal } from './governance/ke
 import { packagePath } from './paths.js';
 import { createGateway, type Gateway } from './serving/gateway.js';
 import { RolloutController } from './rollout/rollout-controller.js';
+import { MonitorLoop, registerMonitoringMetrics } from './monitoring/monitor-loop.js';
 
 export interface RunningServer {
   app: FastifyInstance;
   ctx: AppContext;
   gateway: Gateway;
+  monitorLoop: MonitorLoop;
   url: string;
   /** Set only on the start that created it. */
   adminKey: string | null;
@@ -20,17 +23,21 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startServer(config: Readonly<Config>, options: { examples?: boolean; pgSchema?: string } = {}): Promise<RunningServer> {
-  const ctx = await createContext(config, options.pgSchema ? { pgSchema: options.pgSchema } : {});
+export async function startServer(config: Readonly<Config>, options: { examples?: boolean; pgSchema?: string; logger?: Logger } = {}): Promise<RunningServer> {
+  const ctx = await createContext(config, { ...(options.pgSchema ? { pgSchema: options.pgSchema } : {}), ...(options.logger ? { logger: options.logger } : {}) });
   const created = await bootstrapAdminKey(ctx.store.db, config.home);
   if (options.examples) await seedExamples(ctx);
-  const gateway = createGateway(ctx);
+  const gateway = createGateway(ctx, await ctx.salt());
   if (config.auth.dataPlane === 'off') {
     ctx.logger.warn('auth.dataPlane is off: anyone who can reach this port can call the models. Use this only on a trusted network.');
   }
   await gateway.manager.start();
   await gateway.router.start();
   gateway.armStats.start();
+  gateway.monitor.start();
+  const monitorLoop = new MonitorLoop({ config, store: ctx.store, service: ctx.monitoring, router: gateway.router, recorder: gateway.monitor, logger: ctx.logger });
+  registerMonitoringMetrics(gateway.metrics.registry, monitorLoop, gateway.monitor);
+  monitorLoop.start();
   const controller = config.rollout.controller
     ? new RolloutController({
         store: ctx.store,
@@ -42,6 +49,7 @@ export async function startServer(config: Readonly<Config>, options: { examples?
         onTrafficChange: () => void gateway.router.refresh(),
         flushStats: () => gateway.armStats.flush(),
         metrics: gateway.rolloutMetrics,
+        modelMetrics: (deployment, version, name, window, stableVersion) => monitorLoop.modelMetric(deployment, version, name, window, stableVersion),
       })
     : null;
   controller?.start();
@@ -63,9 +71,11 @@ export async function startServer(config: Readonly<Config>, options: { examples?
     timer.unref();
     try {
       await controller?.stop();
+      await monitorLoop.stop();
       await app.close();
       gateway.router.stop();
       await gateway.armStats.stop();
+      await gateway.monitor.stop();
       await gateway.manager.drain();
     } finally {
       clearTimeout(timer);
@@ -76,6 +86,7 @@ export async function startServer(config: Readonly<Config>, options: { examples?
     app,
     ctx,
     gateway,
+    monitorLoop,
     url,
     adminKey: created?.key ?? null,
     close: () => (closing ??= shutdown()),

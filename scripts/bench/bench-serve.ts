@@ -1,4 +1,4 @@
-// npm run bench:serve [-- --mode overhead|batching|deployment|all] [--duration 10] [--rounds 3]
+// npm run bench:serve [-- --mode overhead|batching|deployment|monitoring|all] [--duration 10] [--rounds 3]
 //
 // overhead: (a) a bare Fastify + onnxruntime-node server and (b) Modelgate with its defaults (auth, validation,
 //   metrics, request logs on), both serving the example weather model, loaded in turn with autocannon at 32
@@ -8,6 +8,10 @@
 // deployment: one Modelgate, the same model called through its implicit endpoint and through a deployment
 //   (stable 90% / canary 10% by a sticky hash of a per-request user id, one targeting rule), alternating:
 //   what the traffic policy costs per request.
+// monitoring: the bare server, and one Modelgate serving the same model through two deployments, one with
+//   monitoring off and one with its defaults on (prediction records, profiles of inputs and outputs against the
+//   reference, a 1% redacted payload sample, data-quality checks), alternating: what monitoring costs, and
+//   whether a monitored deployment stays within the serving bounds (≥ 0.9× the bare throughput, p99 ≤ 1.25×).
 // Servers run as child processes; autocannon runs in this process. Figures depend on the machine: quote ratios.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -260,6 +264,57 @@ async function deployment(): Promise<void> {
   console.log(`ratios: throughput ${(mb.rps / ma.rps).toFixed(3)}×, p99 ${(mb.p99 / ma.p99).toFixed(3)}×, p50 ${(mb.p50 / ma.p50).toFixed(3)}×`);
 }
 
+
+async function monitoring(): Promise<void> {
+  const model = packagePath('examples', 'weather', 'v1', 'model.onnx');
+  const reference = packagePath('examples', 'weather', 'v1', 'reference.csv');
+  const body = JSON.stringify({ inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], data: [0.8, 11.7, 7.2, 2.3] }] });
+  const home = mkdtempSync(join(tmpdir(), 'mg-bench-'));
+  const config = loadConfig({ env: {}, cwd: home, flags: { home: join(home, '.modelgate') } });
+  const ctx = await createContext(config, { logger: createLogger('silent') });
+  const p = { actor: 'bench', keyId: null, role: 'admin' as const, modelPatterns: [] };
+  await ctx.registry.register(p, { name: 'weather', artifact: { path: model }, reference: { path: reference } });
+  await ctx.registry.setAlias(p, 'weather', 'production', '1');
+  const doc = (name: string, enabled: boolean) => ({
+    apiVersion: 'modelgate/v1' as const,
+    kind: 'Deployment' as const,
+    metadata: { name },
+    spec: { model: 'weather', routingKey: { header: 'x-user-id' }, arms: [{ version: 'production', weight: 100, role: 'stable' as const }], monitoring: { enabled } },
+  });
+  await ctx.deployments.apply(p, [doc('plain', false), doc('watched', true)] as never);
+  await ctx.store.close();
+  const bare = startProcess([packagePath('dist', 'scripts', 'bench', 'bare-server.js'), model, '18085'], {}, home);
+  await waitReady('http://127.0.0.1:18085/v2/health/ready', bare);
+  const mg = await startModelgate(home, 18086);
+  const targets = {
+    bare: { url: 'http://127.0.0.1:18085/v2/models/weather/infer', key: undefined as string | undefined, figures: [] as Figures[] },
+    off: { url: 'http://127.0.0.1:18086/v2/models/plain/infer', key: mg.key, figures: [] as Figures[] },
+    on: { url: 'http://127.0.0.1:18086/v2/models/watched/infer', key: mg.key, figures: [] as Figures[] },
+  };
+  const names = Object.keys(targets) as (keyof typeof targets)[];
+  try {
+    for (const n of names) await load(targets[n].url, body, targets[n].key, 8, n !== 'bare').catch(() => undefined);
+    for (let r = 0; r < rounds; r++) {
+      // Rotate the order so no target always runs first (or right after the same one).
+      const order = names.map((_, i) => names[(i + r) % names.length]!);
+      for (const n of order) targets[n].figures.push(await load(targets[n].url, body, targets[n].key, 32, n !== 'bare'));
+      console.log(`round ${r + 1}: ${names.map((n) => `${n} ${targets[n].figures.at(-1)!.rps.toFixed(0)} req/s`).join(', ')}`);
+    }
+  } finally {
+    await stop(bare);
+    await stop(mg.proc);
+    rmSync(home, { recursive: true, force: true });
+  }
+  const [b, off, on] = names.map((n) => summarise(targets[n].figures)) as [Figures, Figures, Figures];
+  console.log(`\nmonitoring: example weather model with its reference, 1 row per request, 32 connections, ${duration}s × ${rounds} rounds (medians)`);
+  console.log(row('bare fastify+onnxruntime', b));
+  console.log(row('deployment, monitoring off', off));
+  console.log(row('deployment, monitoring on', on));
+  console.log(`monitoring on / off: throughput ${(on.rps / off.rps).toFixed(3)}×, p99 ${(on.p99 / off.p99).toFixed(3)}×, p50 ${(on.p50 / off.p50).toFixed(3)}×`);
+  console.log(`monitoring on / bare: throughput ${(on.rps / b.rps).toFixed(3)}× (target ≥ 0.9), p99 ${(on.p99 / b.p99).toFixed(3)}× (target ≤ 1.25)`);
+}
+
 if (mode === 'overhead' || mode === 'all') await overhead();
 if (mode === 'deployment' || mode === 'all') await deployment();
 if (mode === 'batching' || mode === 'all') await batching();
+if (mode === 'monitoring' || mode === 'all') await monitoring();

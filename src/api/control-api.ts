@@ -13,6 +13,7 @@ import { authenticate, createKey, listKeys, requireRole, revokeKey, type Princip
 import { parseMetadataPairs, type RegisterInput } from '../registry/registry-service.js';
 import type { AppContext } from '../context.js';
 import { registerRolloutApi } from './rollout-api.js';
+import { registerMonitoringApi } from './monitoring-api.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -239,6 +240,7 @@ export async function registerControlApi(api: FastifyInstance, ctx: AppContext):
   });
 
   await registerRolloutApi(api, ctx);
+  await registerMonitoringApi(api, ctx);
 }
 
 function bearer(req: FastifyRequest): string | undefined {

@@ -18,6 +18,10 @@ import type { ApplyResult, DeploymentInfo, DeploymentService } from '../rollout/
 import { parseDeploymentFiles } from '../rollout/deployment-spec.js';
 import type { GateReport } from '../rollout/gates.js';
 import type { FreezeInfo, RolloutStatus, StartOptions } from '../rollout/rollout-service.js';
+import type { EraseResult, MonitoringService } from '../monitoring/monitoring-service.js';
+import type { LiveDrift } from '../monitoring/live-drift.js';
+import type { QualityReport } from '../monitoring/labelled-quality.js';
+import type { FeedbackResult } from '../monitoring/feedback.js';
 
 export interface RegisterArgs {
   name: string;
@@ -83,7 +87,18 @@ export interface ModelgateClient {
   /** scope: `*` for every deployment, or a deployment name. */
   setFreeze(scope: string, reason: string): Promise<FreezeInfo>;
   liftFreeze(scope: string): Promise<{ scope: string; lifted: boolean }>;
+  liveDrift(deployment: string, q: WindowQuery): Promise<LiveDrift>;
+  driftHistory(deployment: string, limit?: number): Promise<Awaited<ReturnType<MonitoringService['driftHistory']>>>;
+  quality(deployment: string, q: WindowQuery): Promise<QualityReport>;
+  predictions(deployment: string, limit?: number): Promise<Awaited<ReturnType<MonitoringService['payloads']>>>;
+  sendFeedback(body: unknown): Promise<FeedbackResult>;
+  erase(subject: string): Promise<EraseResult>;
   close(): Promise<void>;
+}
+
+export interface WindowQuery {
+  window?: string | undefined;
+  to?: string | undefined;
 }
 
 export function localPrincipal(): Principal {
@@ -155,6 +170,12 @@ export async function openLocalClient(config: Readonly<Config>): Promise<Modelga
     listFreezes: () => rollouts.listFreezes(p),
     setFreeze: (scope, reason) => rollouts.setFreeze(p, scope, reason),
     liftFreeze: (scope) => rollouts.liftFreeze(p, scope),
+    liveDrift: (d, q) => ctx.monitoring.drift(p, d, clean(q)),
+    driftHistory: (d, limit) => ctx.monitoring.driftHistory(p, d, limit),
+    quality: (d, q) => ctx.monitoring.quality(p, d, clean(q)),
+    predictions: (d, limit) => ctx.monitoring.payloads(p, d, limit),
+    sendFeedback: (body) => ctx.monitoring.feedback(p, body),
+    erase: (subject) => ctx.monitoring.erase(p, subject),
     close: () => store.close(),
   };
 }
@@ -271,8 +292,24 @@ export function openRemoteClient(baseUrl: string, key: string | undefined): Mode
     listFreezes: () => call('GET', '/freezes'),
     setFreeze: (scope, reason) => call('PUT', scopePath(scope), { reason }),
     liftFreeze: (scope) => call('DELETE', scopePath(scope)),
+    liveDrift: (d, q) => call('GET', `${dep(d)}/drift${query(q)}`),
+    driftHistory: (d, limit) => call('GET', `${dep(d)}/drift/history${limit !== undefined ? `?limit=${limit}` : ''}`),
+    quality: (d, q) => call('GET', `${dep(d)}/quality${query(q)}`),
+    predictions: (d, limit) => call('GET', `${dep(d)}/predictions${limit !== undefined ? `?limit=${limit}` : ''}`),
+    sendFeedback: (body) => call('POST', '/feedback', body),
+    erase: (subject) => call('POST', '/privacy/erase', { subject }),
     close: async () => undefined,
   };
+}
+
+function clean(q: WindowQuery): { window?: string; to?: string } {
+  return { ...(q.window !== undefined ? { window: q.window } : {}), ...(q.to !== undefined ? { to: q.to } : {}) };
+}
+
+function query(q: WindowQuery): string {
+  const params = new URLSearchParams(clean(q));
+  const s = params.toString();
+  return s ? `?${s}` : '';
 }
 
 async function readText(path: string, code: ErrorCode): Promise<string> {

@@ -8,6 +8,7 @@ import { packagePath } from '../paths.js';
 import { registerApplyCommands } from './commands/apply.js';
 import { registerAuditCommands } from './commands/audit.js';
 import { registerDriftCommands } from './commands/drift.js';
+import { registerMonitoringCommands } from './commands/monitoring.js';
 import { registerDeploymentCommands } from './commands/deployments.js';
 import { registerFreezeCommands } from './commands/freeze.js';
 import { registerHistoryCommand } from './commands/history.js';
@@ -47,6 +48,7 @@ export function buildProgram(): Command {
   registerKeyCommands(program);
   registerAuditCommands(program);
   registerDriftCommands(program);
+  registerMonitoringCommands(program);
   return program;
 }
 

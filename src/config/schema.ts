@@ -88,6 +88,17 @@ export const ConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    monitoring: Type.Object(
+      {
+        flushMs: Type.Integer({ minimum: 50, default: 1000, description: 'How often prediction records, sampled payloads and profiles are written to the store (batched, off the request path).' }),
+        evaluateMs: Type.Integer({ minimum: 100, default: 60_000, description: 'How often each deployment\'s live drift is computed, stored and exported as gauges.' }),
+        purgeMs: Type.Integer({ minimum: 1000, default: 3_600_000, description: 'How often records past their deployment\'s retention are purged.' }),
+        maxQueuedRecords: Type.Integer({ minimum: 100, default: 200_000, description: 'Join records held in memory while the store is slow; beyond this they are counted as lost and an alert is raised.' }),
+        maxQueuedPayloads: Type.Integer({ minimum: 0, default: 5_000, description: 'Sampled payloads held in memory while the store is slow; beyond this they are shed first (counted).' }),
+        salt: Type.Optional(Type.String({ minLength: 16, description: 'Secret for salted hashes (subject keys, hashed fields). Default: a random salt created on first start and kept in the store, shared by replicas.' })),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     registry: Type.Object(
       {
         maxArtifactBytes: Type.Integer({ minimum: 1, default: 2 * 1024 * 1024 * 1024 }),

@@ -116,6 +116,10 @@ export const ERROR_CODES = {
 
   // Monitoring
   MG_ERR_DRIFT_INVALID: { status: 400, message: 'The drift comparison cannot run on these data: the message says which column or option is at fault. Make both files share the reference\'s columns, or pick them with --columns.' },
+  MG_ERR_FEEDBACK_INVALID: { status: 400, message: 'The feedback is not valid: the message names the item and field. Send {requestId, row?, label?, outcomes?, at?} or {items: [...]} (README, "Labels and outcomes").' },
+  MG_ERR_MONITORING_INVALID_QUERY: { status: 400, message: 'The monitoring query is invalid: the message names the parameter. Windows are durations such as 15m, 1h or 7d.' },
+  MG_ERR_INFER_DATA_QUALITY: { status: 400, message: 'The request fails the deployment\'s data-quality checks (a missing value, a value outside the reference range, or an unseen category); the message names the feature. Fix the input, or ask the operator to set spec.monitoring.dataQuality.action to allow.' },
+  MG_ERR_PRIVACY_INVALID: { status: 400, message: 'The erase request is invalid. Give the subject key exactly as requests carried it: modelgate privacy erase --subject <key>.' },
 
   // Store
   MG_ERR_STORE_UNAVAILABLE: { status: 503, message: 'The database cannot be reached. Check MODELGATE_DATABASE_URL and that the server is running.' },

@@ -10,6 +10,7 @@ import { compileWeights, pickArm, randomBucket, type WeightTable } from './traff
 import { requestView, routingKey, type RequestView } from './traffic/request-view.js';
 import { bucketOf } from './traffic/sticky-hash.js';
 import { compileRules, evaluateRules, type CompiledRules } from './traffic/targeting.js';
+import { monitoringOf, type MonitoringSpec } from '../monitoring/monitoring-spec.js';
 
 export interface RouteArm {
   name: string;
@@ -37,6 +38,8 @@ export interface DeploymentRoute {
   fingerprint: string;
   /** Every feature name some arm takes: a V1 row may carry them all, and each arm reads the ones it knows. */
   features: ReadonlySet<string>;
+  /** The monitoring section, defaults filled. */
+  monitoring: MonitoringSpec;
 }
 
 export interface Choice {
@@ -174,6 +177,7 @@ export class DeploymentRouter {
       batching: spec.batching,
       features: new Set([...resolved.values()].flatMap((a) => featuresOf.get(a.key) ?? [])),
       shadowOptions: { tolerance: spec.shadow.tolerance, ...(spec.shadow.labelOutput ? { labelOutput: spec.shadow.labelOutput } : {}) },
+      monitoring: monitoringOf(spec),
       fingerprint,
     };
   }

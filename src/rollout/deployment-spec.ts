@@ -7,6 +7,7 @@ import { BatchingSchema } from '../config/schema.js';
 import { ModelgateError } from '../errors/index.js';
 import { checkModelName, parseVersionSelector } from '../registry/names.js';
 import { parseDuration } from './duration.js';
+import { checkMonitoringSpec, MonitoringSchema } from '../monitoring/monitoring-spec.js';
 
 const Duration = (description: string, fallback?: string) =>
   Type.Union([Type.String({ minLength: 1 }), Type.Number({ minimum: 0 })], { description, ...(fallback ? { default: fallback } : {}) });
@@ -161,6 +162,7 @@ export const DeploymentSpecSchema = Type.Object(
     analysis: AnalysisSchema,
     gates: GatesSchema,
     bake: Duration('After promotion, how long analysis and automatic rollback stay armed against the previous version.', '24h'),
+    monitoring: MonitoringSchema,
   },
   { additionalProperties: false },
 );
@@ -270,6 +272,7 @@ export function validateDeploymentFile(value: unknown, source = 'the deployment'
     if (['error_rate', 'latency', 'sample_ratio'].includes(m.name)) throw new ModelgateError('MG_ERR_DEPLOYMENT_INVALID', `${where(`spec.analysis.metrics[${i}].name`)}: "${m.name}" is built in; tune it with spec.analysis.maxErrorRate, latency or srm.`);
     if (m.name !== 'shadow_agreement' && m.name !== 'shadow_divergence' && m.min === undefined && m.max === undefined && m.maxDegradation === undefined) throw new ModelgateError('MG_ERR_DEPLOYMENT_INVALID', `${where(`spec.analysis.metrics[${i}]`)}: "${m.name}" needs min, max or maxDegradation to be judged by.`);
   }
+  checkMonitoringSpec(spec.monitoring, where);
   if (spec.analysis.marginalScore > spec.analysis.passScore) throw new ModelgateError('MG_ERR_DEPLOYMENT_INVALID', `${where('spec.analysis')}: marginalScore (${spec.analysis.marginalScore}) is above passScore (${spec.analysis.passScore}).`);
   return file;
 }

@@ -30,7 +30,7 @@ export interface RolloutControllerDeps {
   flushStats?: () => Promise<void>;
   metrics?: RolloutMetrics;
   /** Model-quality metrics supplied by other subsystems (monitoring), by name. */
-  modelMetrics?: (deployment: string, version: number, name: string, window: { from: Date; to: Date }) => Promise<{ stable: number | null; canary: number; samples: number } | null>;
+  modelMetrics?: (deployment: string, version: number, name: string, window: { from: Date; to: Date }, stableVersion: number) => Promise<{ stable: number | null; canary: number; samples: number } | null>;
 }
 
 export class RolloutController {
@@ -303,7 +303,7 @@ export class RolloutController {
     }
     for (const m of spec.analysis.metrics) {
       if (m.name === 'shadow_agreement' || m.name === 'shadow_divergence') continue;
-      const v = await this.deps.modelMetrics?.(r.deployment, r.toVersion, m.name, window).catch(() => null);
+      const v = await this.deps.modelMetrics?.(r.deployment, r.toVersion, m.name, window, r.fromVersion).catch(() => null);
       modelMetrics.push(
         v
           ? { name: m.name, stable: v.stable, canary: v.canary, samples: v.samples, direction: m.max !== undefined && m.min === undefined ? 'lower-is-better' : 'higher-is-better', ...(m.min !== undefined ? { min: m.min } : {}), ...(m.max !== undefined ? { max: m.max } : {}), ...(m.maxDegradation !== undefined ? { maxDegradation: m.maxDegradation } : {}), critical: m.critical ?? false }

@@ -22,6 +22,8 @@ import { decodeV1Instances, encodeV1Response } from './protocol/v1.js';
 import type { ArmStatsRecorder } from '../rollout/arm-stats.js';
 import type { DeploymentRoute, DeploymentRouter, RouteArm } from '../rollout/deployment-router.js';
 import { compareOutputs } from '../rollout/traffic/shadow-compare.js';
+import type { MonitorRecorder } from '../monitoring/recorder.js';
+import { describeIssues } from '../monitoring/data-quality.js';
 
 export interface DataPlaneDeps {
   config: Readonly<Config>;
@@ -35,6 +37,8 @@ export interface DataPlaneDeps {
   /** Deployments: named endpoints with a traffic policy, which decide over a model of the same name. */
   router?: DeploymentRouter | undefined;
   armStats?: ArmStatsRecorder | undefined;
+  /** Monitoring of deployment traffic: prediction log, profiles, data-quality checks. */
+  monitor?: MonitorRecorder | undefined;
 }
 
 interface InferState {
@@ -49,6 +53,12 @@ interface InferState {
   outputs?: TensorMap;
   /** With outputs: the time from queueing on the runner to the answer, ms (what a mirrored request is timed by). */
   inferMs?: number;
+  /** Kept when the deployment is monitored: the decoded inputs, the version answering, rows, the id answered with. */
+  inputs?: TensorMap;
+  lv?: LoadedVersion;
+  rows?: number;
+  responseId?: string;
+  errorCode?: string;
 }
 
 declare module 'fastify' {
@@ -67,7 +77,7 @@ export function v2Error(reply: FastifyReply, e: ModelgateError): FastifyReply {
 }
 
 export async function registerDataPlane(app: FastifyInstance, deps: DataPlaneDeps): Promise<void> {
-  const { config, manager, metrics, router, armStats } = deps;
+  const { config, manager, metrics, router, armStats, monitor } = deps;
   const auth = new DataPlaneAuth(deps.store, config.auth.keyCacheMs);
   const authOn = config.auth.dataPlane === 'on';
   const maxTimeout = config.serving.requestTimeoutMs;
@@ -94,6 +104,7 @@ export async function registerDataPlane(app: FastifyInstance, deps: DataPlaneDep
 
   app.setErrorHandler((err: FastifyError | ModelgateError, req, reply) => {
     const mg = toInferError(err);
+    if (req.infer) req.infer.errorCode = mg.code;
     if (mg.status >= 500 && mg.code !== 'MG_ERR_INFER_QUEUE_FULL' && mg.code !== 'MG_ERR_INFER_SHUTTING_DOWN') req.log.error({ err, errorId: mg.id }, 'inference failed');
     return v2Error(reply, mg);
   });
@@ -122,7 +133,10 @@ export async function registerDataPlane(app: FastifyInstance, deps: DataPlaneDep
       metrics.recordRequest(s.model, s.version, reply.statusCode, seconds);
       if (s.arm !== undefined && s.deployment !== undefined) {
         armStats?.answer(s.deployment.name, s.arm.name, s.arm.role, s.arm.version, reply.statusCode, seconds * 1000);
-        if (s.outputs !== undefined) {
+        if (monitor !== undefined && s.deployment.monitoring.enabled) {
+          monitor.observe({ requestId: s.responseId ?? req.id, route: s.deployment, arm: s.arm, lv: s.lv, protocol: s.protocol ?? 'v2', headers: req.headers, body: req.body, inputs: s.inputs, outputs: s.outputs, rows: s.rows ?? 1, status: reply.statusCode, latencyMs: seconds * 1000, errorCode: s.errorCode, time: Date.now() });
+        }
+        if (s.outputs !== undefined && s.deployment.shadows.length > 0) {
           // onResponse runs once the answer is written, so whatever the shadow does cannot reach the caller.
           // Mirroring here rather than in a later setImmediate queues the shadow in the same loop phase as
           // primaries are queued, so their inference times compare fairly (a setImmediate cost it a full turn).
@@ -299,10 +313,18 @@ export async function registerDataPlane(app: FastifyInstance, deps: DataPlaneDep
       s.deployment = route;
       s.arm = c.arm;
       void reply.header('x-modelgate-arm', c.arm.name);
-      return submit(req, reply, route.name, c.lv, c.lv.runner!, parent, deadline, protocol, route.shadows.length > 0);
+      const monitored = monitor !== undefined && route.monitoring.enabled;
+      if (monitored) {
+        s.lv = c.lv;
+        void reply.header('x-request-id', req.id);
+      }
+      return submit(req, reply, route.name, c.lv, c.lv.runner!, parent, deadline, protocol, route.shadows.length > 0 || monitored);
     };
     const choice = router!.choose(route, req.headers, req.body, protocol);
-    if (choice !== undefined && choice.lv.runner) return go(choice);
+    if (choice !== undefined && choice.lv.runner) {
+      const checking = monitor?.pendingCheck(route, choice.lv);
+      return checking === undefined ? go(choice) : checking.then(() => go(choice));
+    }
     return (async () => {
       for (let attempt = 0; attempt < 3; attempt++) {
         let c = router!.choose(route, req.headers, req.body, protocol);
@@ -351,14 +373,21 @@ export async function registerDataPlane(app: FastifyInstance, deps: DataPlaneDep
     try {
       if (protocol === 'v2') {
         const decoded = decodeInferRequest(req.body, lv.info.signature);
+        if (keepOutputs) watch(req, reply, lv, decoded.inputs, decoded.batchSize ?? 1);
         validateSpan.end();
         pending = runner.submit(decoded.inputs, decoded.batchSize ?? 1, { deadline, outputs: decoded.outputs, onStart });
         const id = decoded.id ?? req.id;
+        if (keepOutputs) {
+          // Labels refer to a prediction by this id: the V2 request's own id when it has one, else x-request-id.
+          req.infer!.responseId = id;
+          if (decoded.id !== undefined && req.infer!.lv !== undefined && HEADER_SAFE.test(id)) void reply.header('x-request-id', id);
+        }
         respond = (outputs) => encodeInferResponse({ modelName: name, modelVersion: version, id, outputs, ...(decoded.parameters ? { parameters: decoded.parameters } : {}) });
       } else {
         if (!lv.info.features) throw new ModelgateError('MG_ERR_INFER_V1_UNSUPPORTED', `Model "${name}" version ${version} has no recorded feature order. Use POST /v2/models/${name}/infer.`);
         const route = req.infer!.deployment;
         const decoded = decodeV1Instances(req.body, lv.info.features, lv.info.signature, route ? router?.featureUnion(route) : undefined);
+        if (keepOutputs) watch(req, reply, lv, decoded.inputs, decoded.rows);
         validateSpan.end();
         pending = runner.submit(decoded.inputs, decoded.rows, { deadline, onStart });
         respond = (outputs) => encodeV1Response(outputs, decoded.rows);
@@ -398,6 +427,19 @@ export async function registerDataPlane(app: FastifyInstance, deps: DataPlaneDep
     );
   }
 
+  /**
+   * For a monitored deployment: keeps the decoded inputs for the profile, and applies the data-quality action
+   * (reject throws a 400 before the model runs; allow flags the answer with x-modelgate-data-quality).
+   */
+  function watch(req: FastifyRequest, reply: FastifyReply, lv: LoadedVersion, inputs: TensorMap, rows: number): void {
+    const s = req.infer!;
+    if (monitor === undefined || s.deployment === undefined || !s.deployment.monitoring.enabled) return;
+    s.inputs = inputs;
+    s.rows = rows;
+    const issues = monitor.check(s.deployment, lv, inputs);
+    if (issues !== undefined) void reply.header('x-modelgate-data-quality', describeIssues(issues).slice(0, 512));
+  }
+
   function metadata(info: ModelVersionInfo): Record<string, unknown> {
     const spec = (t: TensorSpec) => ({ name: t.name, datatype: t.datatype ?? t.onnxType, shape: (t.shape ?? []).map((d) => (typeof d === 'number' ? d : -1)) });
     return {
@@ -411,6 +453,9 @@ export async function registerDataPlane(app: FastifyInstance, deps: DataPlaneDep
   }
 
 }
+
+/** A value that can go in a response header as it is (a client's id may hold anything). */
+const HEADER_SAFE = /^[\x21-\x7e]{1,256}$/;
 
 function parseVersion(v: string): number {
   if (!/^\d{1,9}$/.test(v) || Number(v) < 1) throw new ModelgateError('MG_ERR_INFER_VERSION_NOT_SERVABLE', `"${v}" is not a version number; versions are numbered from 1.`);

@@ -7,18 +7,20 @@ import { ModelManager } from './model-manager.js';
 import { ArmStatsRecorder } from '../rollout/arm-stats.js';
 import { DeploymentRouter } from '../rollout/deployment-router.js';
 import { createRolloutMetrics, type RolloutMetrics } from '../rollout/rollout-metrics.js';
+import { MonitorRecorder } from '../monitoring/recorder.js';
 
 export interface Gateway {
   manager: ModelManager;
   router: DeploymentRouter;
   armStats: ArmStatsRecorder;
   rolloutMetrics: RolloutMetrics;
+  monitor: MonitorRecorder;
   metrics: GatewayMetrics;
   version: string;
   closing: boolean;
 }
 
-export function createGateway(ctx: AppContext): Gateway {
+export function createGateway(ctx: AppContext, salt: string): Gateway {
   const version = (JSON.parse(readFileSync(packagePath('package.json'), 'utf8')) as { version: string }).version;
   const metrics = createMetrics({ version });
   const manager = new ModelManager({ config: ctx.config, store: ctx.store, registry: ctx.registry, logger: ctx.logger, metrics });
@@ -29,5 +31,6 @@ export function createGateway(ctx: AppContext): Gateway {
   const r = ctx.config.rollout;
   const armStats = new ArmStatsRecorder(ctx.store, { flushMs: r.statsFlushMs, latencySamples: r.latencySamples, retentionMs: r.statsRetentionMs, logger: ctx.logger });
   const rolloutMetrics = createRolloutMetrics(metrics.registry, router, armStats);
-  return { manager, router, armStats, rolloutMetrics, metrics, version, closing: false };
+  const monitor = new MonitorRecorder({ store: ctx.store, registry: ctx.registry, config: ctx.config, logger: ctx.logger, salt });
+  return { manager, router, armStats, rolloutMetrics, monitor, metrics, version, closing: false };
 }

@@ -179,6 +179,80 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
         await db.schema.createIndex('arm_stats_deployment_idx').on('arm_stats').columns(['deployment', 'at']).execute();
       },
     },
+    '0003_monitoring': {
+      async up(db: AnyDb) {
+        const pk = (c: any) => (dialect === 'sqlite' ? c.primaryKey().autoIncrement() : c.primaryKey()); // eslint-disable-line @typescript-eslint/no-explicit-any
+        const real = dialect === 'postgres' ? 'double precision' : 'real';
+        await db.schema.createTable('prediction_records')
+          .addColumn('request_id', 'text', (c) => c.notNull())
+          .addColumn('row', 'integer', (c) => c.notNull())
+          .addColumn('deployment', 'text', (c) => c.notNull())
+          .addColumn('version', 'integer', (c) => c.notNull())
+          .addColumn('arm', 'text', (c) => c.notNull())
+          .addColumn('at', 'text', (c) => c.notNull())
+          .addColumn('prediction', 'text', (c) => c.notNull())
+          .addColumn('score', real)
+          .addColumn('slice', 'text', (c) => c.notNull())
+          .addColumn('subject', 'text')
+          .addPrimaryKeyConstraint('prediction_records_pk', ['request_id', 'row'])
+          .execute();
+        await db.schema.createIndex('prediction_records_deployment_idx').on('prediction_records').columns(['deployment', 'at']).execute();
+        await db.schema.createIndex('prediction_records_subject_idx').on('prediction_records').column('subject').execute();
+        await db.schema.createTable('prediction_payloads')
+          .addColumn('request_id', 'text', (c) => c.primaryKey())
+          .addColumn('deployment', 'text', (c) => c.notNull())
+          .addColumn('version', 'integer')
+          .addColumn('arm', 'text')
+          .addColumn('at', 'text', (c) => c.notNull())
+          .addColumn('status', 'integer', (c) => c.notNull())
+          .addColumn('latency_ms', real, (c) => c.notNull())
+          .addColumn('subject', 'text')
+          .addColumn('input', 'text', (c) => c.notNull())
+          .addColumn('output', 'text')
+          .addColumn('error', 'text')
+          .execute();
+        await db.schema.createIndex('prediction_payloads_deployment_idx').on('prediction_payloads').columns(['deployment', 'at']).execute();
+        await db.schema.createIndex('prediction_payloads_subject_idx').on('prediction_payloads').column('subject').execute();
+        await db.schema.createTable('feedback')
+          .addColumn('id', id, pk)
+          .addColumn('request_id', 'text', (c) => c.notNull())
+          .addColumn('row', 'integer', (c) => c.notNull())
+          .addColumn('deployment', 'text')
+          .addColumn('label', 'text')
+          .addColumn('outcomes', 'text')
+          .addColumn('at', 'text', (c) => c.notNull())
+          .addColumn('received_at', 'text', (c) => c.notNull())
+          .addColumn('subject', 'text')
+          .execute();
+        await db.schema.createIndex('feedback_request_idx').on('feedback').columns(['request_id', 'row']).execute();
+        await db.schema.createIndex('feedback_received_idx').on('feedback').column('received_at').execute();
+        await db.schema.createTable('monitor_profiles')
+          .addColumn('id', id, pk)
+          .addColumn('deployment', 'text', (c) => c.notNull())
+          .addColumn('version', 'integer', (c) => c.notNull())
+          .addColumn('bucket', 'text', (c) => c.notNull())
+          .addColumn('replica', 'text', (c) => c.notNull())
+          .addColumn('rows', 'integer', (c) => c.notNull())
+          .addColumn('profile', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('monitor_profiles_bucket_unique').unique().on('monitor_profiles').columns(['deployment', 'version', 'bucket', 'replica']).execute();
+        await db.schema.createIndex('monitor_profiles_deployment_idx').on('monitor_profiles').columns(['deployment', 'bucket']).execute();
+        await db.schema.createTable('drift_results')
+          .addColumn('id', id, pk)
+          .addColumn('deployment', 'text', (c) => c.notNull())
+          .addColumn('version', 'integer', (c) => c.notNull())
+          .addColumn('at', 'text', (c) => c.notNull())
+          .addColumn('window_from', 'text', (c) => c.notNull())
+          .addColumn('window_to', 'text', (c) => c.notNull())
+          .addColumn('rows', 'integer', (c) => c.notNull())
+          .addColumn('dataset_drift', 'integer', (c) => c.notNull())
+          .addColumn('drift_share', real, (c) => c.notNull())
+          .addColumn('report', 'text', (c) => c.notNull())
+          .execute();
+        // One evaluation per deployment, version and slot, whichever replica computes it first.
+        await db.schema.createIndex('drift_results_slot_unique').unique().on('drift_results').columns(['deployment', 'version', 'at']).execute();
+      },
+    },
   };
   return { getMigrations: async () => migrations };
 }

@@ -182,6 +182,88 @@ export interface ArmStatsTable {
   shadow: string | null;
 }
 
+/** The minimal record of every answered row, kept so a label arriving later can be joined to it. */
+export interface PredictionRecordsTable {
+  request_id: string;
+  /** Row within the request (a V1 request with 3 instances has rows 0, 1, 2). */
+  row: number;
+  deployment: string;
+  version: number;
+  arm: string;
+  at: string;
+  /** The predicted label or value (JSON). */
+  prediction: string;
+  /** The probability of the positive class, when the model gives one. */
+  score: number | null;
+  /** Slice attribute values (JSON object of strings). */
+  slice: string;
+  /** Salted hash of the subject key, for erasure; null when the request named none. */
+  subject: string | null;
+}
+
+/** A sampled request (or a failed one): redacted inputs and outputs. */
+export interface PredictionPayloadsTable {
+  request_id: string;
+  deployment: string;
+  version: number | null;
+  arm: string | null;
+  at: string;
+  status: number;
+  latency_ms: number;
+  subject: string | null;
+  /** The request body after redaction (JSON). */
+  input: string;
+  /** The response outputs (JSON), null when the request failed. */
+  output: string | null;
+  /** The error code, when it failed. */
+  error: string | null;
+}
+
+/** Ground truth and business outcomes sent to POST /api/v1/feedback; joined to records when read. */
+export interface FeedbackTable {
+  id: Generated<number>;
+  request_id: string;
+  row: number;
+  /** The deployment named by the caller, else the joined record's; null until known. */
+  deployment: string | null;
+  /** JSON label, null when the feedback carries only outcomes. */
+  label: string | null;
+  /** JSON [{name, value?}], null when none. */
+  outcomes: string | null;
+  /** When the outcome happened (the caller's time), else when it was received. */
+  at: string;
+  received_at: string;
+  subject: string | null;
+}
+
+/** A mergeable profile of one deployment version's inputs and outputs over one time bucket, from one replica. */
+export interface MonitorProfilesTable {
+  id: Generated<number>;
+  deployment: string;
+  version: number;
+  /** Start of the bucket (ISO). */
+  bucket: string;
+  replica: string;
+  rows: number;
+  /** WindowProfile JSON. */
+  profile: string;
+}
+
+/** One live drift evaluation. */
+export interface DriftResultsTable {
+  id: Generated<number>;
+  deployment: string;
+  version: number;
+  at: string;
+  window_from: string;
+  window_to: string;
+  rows: number;
+  dataset_drift: number;
+  drift_share: number;
+  /** DriftReport JSON. */
+  report: string;
+}
+
 export interface Tables {
   settings: SettingsTable;
   models: ModelsTable;
@@ -198,4 +280,9 @@ export interface Tables {
   traffic_ledger: TrafficLedgerTable;
   release_freezes: ReleaseFreezesTable;
   arm_stats: ArmStatsTable;
+  prediction_records: PredictionRecordsTable;
+  prediction_payloads: PredictionPayloadsTable;
+  feedback: FeedbackTable;
+  monitor_profiles: MonitorProfilesTable;
+  drift_results: DriftResultsTable;
 }

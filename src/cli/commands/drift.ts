@@ -6,12 +6,14 @@ import { driftReport, type ColumnType, type DriftColumn, type DriftOptions, type
 import { readColumns, type ColumnTable } from '../../monitoring/table/read-columns.js';
 import { wantsJson } from '../connect.js';
 import { printJson, printTable } from '../output.js';
+import { registerLiveDriftCommand } from './monitoring.js';
 
 const TYPES: readonly ColumnType[] = ['numerical', 'categorical', 'binary'];
 const TESTS: readonly DriftTestName[] = ['ks', 'chisquare', 'z', 'wasserstein', 'jensenshannon', 'psi'];
 
 export function registerDriftCommands(program: Command): void {
-  const drift = program.command('drift').description('data drift between a reference and a current sample');
+  const drift = program.command('drift').description('data drift: a deployment\'s live drift (drift <deployment>), or two files compared offline (drift compare)');
+  registerLiveDriftCommand(drift);
   drift
     .command('compare')
     .description('compare two files column by column (CSV with a header row, or JSONL); column types are inferred unless given')
@@ -45,7 +47,9 @@ export function registerDriftCommands(program: Command): void {
         );
         process.stdout.write(`\n${report.drifted_features} of ${report.features.length} columns drifted (share ${fmt(report.drift_share)}; dataset drift at ${report.options.share_threshold}): ${report.dataset_drift ? 'DATASET DRIFT' : 'no dataset drift'}\n`);
       }
-      if (o.failOnDrift && report.dataset_drift) process.exitCode = 1;
+      // `drift <deployment>` takes --fail-on-drift too, and commander hands the flag to the parent command.
+      const failOnDrift = o.failOnDrift ?? cmd.optsWithGlobals<{ failOnDrift?: boolean }>().failOnDrift;
+      if (failOnDrift && report.dataset_drift) process.exitCode = 1;
     });
 }
 

@@ -64,10 +64,10 @@ export const SMALL_REFERENCE_ROWS = 1000;
 /** Numerical columns with at most this many distinct values are tested as categories. */
 const FEW_VALUES = 5;
 /** Evidently bins a numerical column for Jensen-Shannon and PSI only when the reference has more distinct values. */
-const BINNING_MIN_DISTINCT = 20;
+export const BINNING_MIN_DISTINCT = 20;
 
-const P_VALUE_TESTS: ReadonlySet<DriftTestName> = new Set(['ks', 'chisquare', 'z']);
-const DEFAULT_THRESHOLD: Readonly<Record<DriftTestName, number>> = {
+export const P_VALUE_TESTS: ReadonlySet<DriftTestName> = new Set(['ks', 'chisquare', 'z']);
+export const DEFAULT_THRESHOLD: Readonly<Record<DriftTestName, number>> = {
   ks: 0.05,
   chisquare: 0.05,
   z: 0.05,
@@ -75,8 +75,8 @@ const DEFAULT_THRESHOLD: Readonly<Record<DriftTestName, number>> = {
   jensenshannon: 0.1,
   psi: 0.1,
 };
-const TEST_NAMES = new Set(Object.keys(DEFAULT_THRESHOLD));
-const COLUMN_TYPES: ReadonlySet<string> = new Set(['numerical', 'categorical', 'binary']);
+export const TEST_NAMES = new Set(Object.keys(DEFAULT_THRESHOLD));
+export const COLUMN_TYPES: ReadonlySet<string> = new Set(['numerical', 'categorical', 'binary']);
 
 function distinctLabels(strings: readonly (string | null)[]): number {
   const seen = new Set<string>();

@@ -64,7 +64,15 @@ export function ks2sampSorted(a: Float64Array, b: Float64Array): KsResult {
     if (diff < minS) minS = diff;
   }
   const minusMin = Math.min(1, Math.max(0, -minS));
-  let d = minusMin > maxS ? minusMin : maxS;
+  return ksPValue(minusMin > maxS ? minusMin : maxS, n1, n2);
+}
+
+/**
+ * scipy's ks_2samp p-value for the two-sided statistic d with n1 and n2 values: exact below 10,000 per side
+ * (with d rounded to a multiple of 1/lcm(n1, n2), as scipy reports it), else the asymptotic kstwo. Also used
+ * by live drift, which reads d off two sketches.
+ */
+export function ksPValue(d: number, n1: number, n2: number): KsResult {
   let method: KsResult['method'] = Math.max(n1, n2) <= KS_MAX_EXACT_N ? 'exact' : 'asymp';
   let pValue = Number.NaN;
   if (method === 'exact') {

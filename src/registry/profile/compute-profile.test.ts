@@ -171,6 +171,36 @@ describe('computeReferenceProfile', () => {
     assert.equal(x.std, Math.SQRT1_2);
   });
 
+  it('adds the monitoring data of numerical columns: decile bins with exact counts and a sketch centred on the median', async () => {
+    const lines = ['x,c'];
+    for (let i = 0; i < 1000; i++) lines.push(`${((i * 7919) % 1000) / 10 - 20},5`);
+    const p = await computeReferenceProfile(file('monitoring.csv', lines.join('\n')));
+    const x = numerical(p, 'x');
+    const m = x.monitoring;
+    assert.ok(m, 'numerical columns carry monitoring data');
+    const values = Array.from({ length: 1000 }, (_, i) => ((i * 7919) % 1000) / 10 - 20);
+    assert.equal(m.bins.edges[0], x.min);
+    assert.equal(m.bins.edges[m.bins.edges.length - 1], x.max);
+    assert.equal(m.bins.edges.length, 11);
+    // numpy: np.quantile(x, 0.1) over -20, -19.9, ..., 79.9 is -10.01.
+    close(m.bins.edges[1] as number, -10.01, 'first decile');
+    m.bins.edges.slice(1).forEach((e, i) => assert.ok(e > (m.bins.edges[i] as number), 'ascending edges'));
+    m.bins.counts.forEach((c, i) => {
+      const lo = m.bins.edges[i] as number;
+      const hi = m.bins.edges[i + 1] as number;
+      const last = i === m.bins.counts.length - 1;
+      assert.equal(c, values.filter((v) => v >= lo && (v < hi || (last && v === hi))).length, `bin ${i}`);
+    });
+    assert.equal(m.sketch.count, 1000);
+    assert.equal(m.sketch.shift, x.quantiles.find((q) => q.q === 0.5)?.value);
+    assert.equal(m.sketch.min, x.min);
+    // A constant column keeps one closed bin [v, v].
+    assert.deepEqual(numerical(p, 'c').monitoring?.bins, { edges: [5, 5], counts: [1000] });
+    // Columns with no values have none.
+    const empty = await computeReferenceProfile(file('monitoring-empty.csv', 'x,y\n1,\n2,NA\n'), { numericFeatures: ['y'] });
+    assert.equal(numerical(empty, 'y').monitoring, undefined);
+  });
+
   it('gives a constant column unit-wide bins around its value, as numpy does', async () => {
     const p = await computeReferenceProfile(file('const.csv', 'c\n5\n5\n5\n'));
     const c = numerical(p, 'c');

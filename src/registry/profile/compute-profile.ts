@@ -13,6 +13,7 @@
 // replace the exact quantiles.
 import { basename } from 'node:path';
 import { ModelgateError } from '../../errors/modelgate-error.js';
+import { QuantileSketch } from '../../monitoring/profile/sketch.js';
 import { readTable, type CellValue, type TableReader } from './read-table.js';
 import {
   HISTOGRAM_BINS,
@@ -22,6 +23,7 @@ import {
   type FeatureProfile,
   type Histogram,
   type NumericalFeatureProfile,
+  type NumericalMonitoringData,
   type ProfileSource,
   type ReferenceProfile,
 } from './types.js';
@@ -193,8 +195,51 @@ class NumericAccumulator implements Accumulator {
   finish(rows: number): NumericalFeatureProfile {
     const values = this.values.subarray(0, this.n).sort();
     const { count, distinct, ...rest } = numericalStats(values);
-    return { type: 'numerical', name: this.name, count, nulls: rows - count, distinct, ...rest };
+    const profile: NumericalFeatureProfile = { type: 'numerical', name: this.name, count, nulls: rows - count, distinct, ...rest };
+    if (count > 0) profile.monitoring = monitoringData(values);
+    return profile;
   }
+}
+
+/** The decile levels whose values, with min and max, bound the reference bins of live monitoring. */
+const DECILES = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
+
+/**
+ * The reference side of live monitoring for ascending-sorted finite values (at least one): bins over min, the
+ * deciles and max, with their counts, and a DDSketch shifted by the median (see NumericalMonitoringData).
+ */
+export function monitoringData(sorted: Float64Array): NumericalMonitoringData {
+  const n = sorted.length;
+  const edges = [sorted[0] as number];
+  for (const q of DECILES) {
+    const e = sortedQuantile(sorted, q);
+    if (e > (edges[edges.length - 1] as number)) edges.push(e);
+  }
+  const max = sorted[n - 1] as number;
+  if (max > (edges[edges.length - 1] as number) || edges.length === 1) edges.push(max);
+  const counts: number[] = [];
+  let start = 0;
+  for (let i = 1; i < edges.length; i++) {
+    // Values below edges[i] (all that remain, for the last bin).
+    const end = i === edges.length - 1 ? n : lowerBound(sorted, edges[i] as number);
+    counts.push(end - start);
+    start = end;
+  }
+  const sketch = new QuantileSketch({ shift: sortedQuantile(sorted, 0.5) });
+  for (let i = 0; i < n; i++) sketch.add(sorted[i] as number);
+  return { bins: { edges, counts }, sketch: sketch.toJSON() };
+}
+
+/** Index of the first element >= x in an ascending array. */
+function lowerBound(sorted: Float64Array, x: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((sorted[mid] as number) < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 type NumericalStats = Omit<NumericalFeatureProfile, 'type' | 'name' | 'nulls'>;

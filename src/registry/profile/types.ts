@@ -2,6 +2,7 @@
 // Modelgate keeps, so it carries enough to compare distributions later without the raw rows: exact
 // quantiles and a histogram for numbers (PSI, KS, Wasserstein), and counts for categories (PSI,
 // chi-squared, Jensen–Shannon). Everything is plain JSON: no NaN, no Infinity, no Maps.
+import type { SketchData } from '../../monitoring/profile/sketch.js';
 
 /** The quantile levels every numerical profile carries, in this order. */
 export const PROFILE_QUANTILES = [0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99] as const;
@@ -58,6 +59,23 @@ export interface NumericalFeatureProfile extends FeatureProfileBase {
   quantiles: Quantile[];
   /** Empty edges and counts when count is 0. */
   histogram: Histogram;
+  /**
+   * What live drift monitoring compares request data with (src/monitoring/profile). Optional: profiles stored
+   * before it lack it, and monitoring then falls back to `histogram` and `quantiles`. Absent when count is 0.
+   */
+  monitoring?: NumericalMonitoringData;
+}
+
+/** The reference side of live monitoring for one numerical feature; plain JSON like the rest. */
+export interface NumericalMonitoringData {
+  /**
+   * The bins live counts are taken over, with the reference's own counts: edges are min, the deciles 10%…90%
+   * (numpy's linear method) and max, repeated edges dropped (a constant column keeps [v, v]). Bin i holds
+   * edges[i] <= v < edges[i+1], the last bin also v = max.
+   */
+  bins: Histogram;
+  /** A DDSketch (1% relative accuracy) of every value, shifted by the median; see QuantileSketch. */
+  sketch: SketchData;
 }
 
 export interface CategoryCount {

@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { sql } from 'kysely';
+import { pino } from 'pino';
+import { openStore, type Store } from '../store/database.js';
+import { PredictionLog, type PayloadRow, type RecordRow } from './prediction-log.js';
+
+const silent = pino({ level: 'silent' });
+const record = (i: number): RecordRow => ({ request_id: `r${i}`, row: 0, deployment: 'd', version: 1, arm: 'stable', at: new Date(0).toISOString(), prediction: '1', score: 0.5, slice: '{}', subject: null });
+const payload = (i: number): PayloadRow => ({ request_id: `r${i}`, deployment: 'd', version: 1, arm: 'stable', at: new Date(0).toISOString(), status: 200, latency_ms: 1, subject: null, input: '{}', output: null, error: null });
+
+describe('prediction log writer', () => {
+  let home: string;
+  let store: Store;
+  before(async () => {
+    home = mkdtempSync(join(tmpdir(), 'mg-plog-'));
+    store = await openStore({ home });
+  });
+  after(async () => {
+    await store.close();
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  it('writes records and payloads in batches, and a repeated request id keeps its first record', async () => {
+    const log = new PredictionLog(store, { maxQueuedRecords: 10_000, maxQueuedPayloads: 100, batchSize: 7, logger: silent });
+    for (let i = 0; i < 50; i++) log.addRecord(record(i));
+    log.addRecord({ ...record(3), prediction: '0' });
+    for (let i = 0; i < 5; i++) log.addPayload(payload(i));
+    await log.flush();
+    const s = log.status();
+    assert.equal(s.writtenRecords, 51);
+    assert.equal(s.queuedRecords, 0);
+    assert.equal(s.writtenPayloads, 5);
+    const rows = await store.db.selectFrom('prediction_records').select(['request_id', 'prediction']).execute();
+    assert.equal(rows.length, 50);
+    assert.equal(rows.find((r) => r.request_id === 'r3')?.prediction, '1');
+  });
+
+  it('sheds payloads first when its queue is full, and counts every join record it loses', async () => {
+    const lost: number[] = [];
+    const log = new PredictionLog(store, { maxQueuedRecords: 100, maxQueuedPayloads: 3, logger: silent, maxAttempts: 2, onLost: (n) => lost.push(n) });
+    for (let i = 0; i < 10; i++) log.addPayload(payload(100 + i));
+    assert.equal(log.status().shedPayloads, 7);
+    for (let i = 0; i < 105; i++) log.addRecord(record(1000 + i));
+    assert.equal(log.status().lostRecords, 5, 'beyond the queue bound, each record is counted as lost');
+    assert.deepEqual(lost, [1, 1, 1, 1, 1]);
+    // The store fails: the batch is retried once, then given up and counted exactly.
+    await sql`ALTER TABLE prediction_records RENAME TO prediction_records_away`.execute(store.db);
+    try {
+      await log.flush();
+      assert.equal(log.status().queuedRecords, 100, 'a failed write keeps the records for the next flush');
+      assert.equal(log.status().lostRecords, 5);
+      await log.flush();
+      assert.equal(log.status().lostRecords, 105);
+      assert.equal(lost.at(-1), 100);
+      assert.match(log.status().lastError ?? '', /prediction_records/);
+    } finally {
+      await sql`ALTER TABLE prediction_records_away RENAME TO prediction_records`.execute(store.db);
+    }
+    log.addRecord(record(5000));
+    await log.flush();
+    assert.equal(log.status().writtenRecords, 1, 'writing resumes once the store is back');
+  });
+});

@@ -1,0 +1,121 @@
+// The prediction log's writer: join records (one per answered row, never dropped silently) and sampled,
+// already-redacted payloads, queued in memory by the recorder and written in batches every flush.
+//
+// When the store falls behind, payloads are shed first (counted); join records wait in their queue and are
+// retried on the next flush. Only when that queue is full, or a batch has failed `maxAttempts` times, are
+// records given up, and then exactly how many is counted, logged as an alert and reported by status().
+import type { Insertable } from 'kysely';
+import type { Logger } from 'pino';
+import type { Store } from '../store/database.js';
+import type { PredictionPayloadsTable, PredictionRecordsTable } from '../store/tables.js';
+
+export type RecordRow = Insertable<PredictionRecordsTable>;
+export type PayloadRow = Insertable<PredictionPayloadsTable>;
+
+export interface PredictionLogStatus {
+  queuedRecords: number;
+  queuedPayloads: number;
+  writtenRecords: number;
+  writtenPayloads: number;
+  /** Join records given up (queue full or repeated write failures): labels for them can no longer be joined. */
+  lostRecords: number;
+  /** Sampled payloads dropped because the store fell behind. */
+  shedPayloads: number;
+  lastError: string | null;
+}
+
+export interface PredictionLogOptions {
+  maxQueuedRecords: number;
+  maxQueuedPayloads: number;
+  /** Rows per INSERT: bounded so one statement stays within SQLite's and PostgreSQL's parameter limits. */
+  batchSize?: number;
+  maxAttempts?: number;
+  logger: Logger;
+  /** Called with the count each time join records are lost: the alert hook. */
+  onLost?: (count: number, reason: string) => void;
+}
+
+const RECORD_COLUMNS = 10;
+const PAYLOAD_COLUMNS = 11;
+
+export class PredictionLog {
+  private records: RecordRow[] = [];
+  private payloads: PayloadRow[] = [];
+  private attempts = 0;
+  private readonly s: PredictionLogStatus = { queuedRecords: 0, queuedPayloads: 0, writtenRecords: 0, writtenPayloads: 0, lostRecords: 0, shedPayloads: 0, lastError: null };
+  private flushing: Promise<void> | undefined;
+
+  constructor(private readonly store: Store, private readonly options: PredictionLogOptions) {}
+
+  addRecord(row: RecordRow): void {
+    if (this.records.length >= this.options.maxQueuedRecords) {
+      this.lose(1, `the join-record queue is full (${this.options.maxQueuedRecords}); the store is not keeping up`);
+      return;
+    }
+    this.records.push(row);
+  }
+
+  addPayload(row: PayloadRow): void {
+    if (this.payloads.length >= this.options.maxQueuedPayloads) {
+      this.s.shedPayloads++;
+      return;
+    }
+    this.payloads.push(row);
+  }
+
+  status(): PredictionLogStatus {
+    return { ...this.s, queuedRecords: this.records.length, queuedPayloads: this.payloads.length };
+  }
+
+  flush(): Promise<void> {
+    this.flushing ??= this.doFlush().finally(() => {
+      this.flushing = undefined;
+    });
+    return this.flushing;
+  }
+
+  private lose(count: number, reason: string): void {
+    this.s.lostRecords += count;
+    this.options.logger.error({ alert: 'monitoring.join_records_lost', lost: count, lostTotal: this.s.lostRecords, reason }, `monitoring alert: ${count} prediction join record(s) lost; labels for them cannot be joined`);
+    this.options.onLost?.(count, reason);
+  }
+
+  private async doFlush(): Promise<void> {
+    const batch = this.options.batchSize ?? 500;
+    const db = this.store.db;
+    // Join records first: they are what a late label needs.
+    while (this.records.length > 0) {
+      const rows = this.records.slice(0, Math.min(batch, Math.floor(30_000 / RECORD_COLUMNS)));
+      try {
+        // A request id seen twice (a client reusing x-request-id) keeps its first record.
+        await db.insertInto('prediction_records').values(rows).onConflict((oc) => oc.columns(['request_id', 'row']).doNothing()).execute();
+        this.records.splice(0, rows.length);
+        this.s.writtenRecords += rows.length;
+        this.attempts = 0;
+      } catch (err) {
+        this.s.lastError = (err as Error).message;
+        if (++this.attempts >= (this.options.maxAttempts ?? 5)) {
+          this.records.splice(0, rows.length);
+          this.attempts = 0;
+          this.lose(rows.length, `writing them failed ${this.options.maxAttempts ?? 5} times: ${(err as Error).message}`);
+        } else {
+          this.options.logger.warn({ err, queued: this.records.length }, 'writing prediction records failed; retrying on the next flush');
+        }
+        return;
+      }
+    }
+    while (this.payloads.length > 0) {
+      const rows = this.payloads.splice(0, Math.min(batch, Math.floor(30_000 / PAYLOAD_COLUMNS)));
+      try {
+        await db.insertInto('prediction_payloads').values(rows).onConflict((oc) => oc.column('request_id').doNothing()).execute();
+        this.s.writtenPayloads += rows.length;
+      } catch (err) {
+        // Payloads are the part that may be shed: a failed batch is counted, not retried.
+        this.s.shedPayloads += rows.length;
+        this.s.lastError = (err as Error).message;
+        this.options.logger.warn({ err, shed: rows.length }, 'writing sampled prediction payloads failed; they are dropped');
+        return;
+      }
+    }
+  }
+}
