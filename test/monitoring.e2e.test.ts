@@ -166,6 +166,27 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       assert.match(text, /modelgate_prediction_records_written_total \d+/);
     });
 
+    it('compares a window with the one before when asked', async () => {
+      await deploy('phases', { drift: { minRows: 50, bucket: '2s', window: '2s' } });
+      const untilNextBucket = async () => new Promise((r) => setTimeout(r, 2000 - (Date.now() % 2000) + 20));
+      await untilNextBucket();
+      const first = Date.now() - (Date.now() % 2000);
+      for (let i = 0; i < 100; i++) assert.equal((await predict('phases', rows[i * 3]!.x)).status, 200);
+      await untilNextBucket();
+      for (let i = 0; i < 100; i++) {
+        const x = rows[i * 3 + 1]!.x;
+        assert.equal((await predict('phases', { ...x, wind: x.wind! + 4 })).status, 200);
+      }
+      await settle();
+      const to = new Date(first + 4000).toISOString();
+      const d = await t.server.ctx.monitoring.drift(admin, 'phases', { window: '2s', to, against: 'previous' });
+      assert.equal(d.against, 'previous');
+      const v = d.versions[0]!;
+      assert.equal(v.rows, 100, v.note);
+      assert.deepEqual(v.drift?.features.filter((f) => f.drifted).map((f) => f.name), ['wind'], JSON.stringify(v.drift?.features));
+      assert.ok(v.prediction_drift, 'the outputs are compared with the window before too');
+    });
+
     it('flags or rejects requests outside the reference, as the deployment says', async () => {
       await deploy('strict', { dataQuality: { action: 'reject' } });
       await deploy('lenient', { dataQuality: { action: 'allow' } });

@@ -2,11 +2,10 @@
 // local store (where nothing moves a rollout along, so its state is exactly what the commands made it) and
 // against a server started in this process.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { BIN, runCli, type Run } from './cli-helpers.js';
+import { runCli, runCliAsync, type Run } from './cli-helpers.js';
 import { examplePath, tempHome, V1, V2 } from './helpers.js';
 import { startTestServer } from './serving-helpers.js';
 
@@ -15,27 +14,6 @@ const WEATHER_YAML = readFileSync(examplePath('weather', 'deployment.yaml'), 'ut
 const OWNER = 'weather-ml <wx@example.com>';
 // v2 reads a fifth feature, so the signature gate fails against v1 and starting needs an override.
 const OVERRIDE = ['--override-gates', 'v2 reads month; every client sends it since release 4.2'];
-
-/**
- * runCli without blocking this process: a server started in-process must keep answering while the CLI
- * talks to it (spawnSync would stall its event loop). `input` is written to the CLI's stdin.
- */
-function runCliAsync(home: string, args: string[], options: { input?: string } = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', MODELGATE_HOME: home }, cwd: home, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => proc.kill('SIGKILL'), 60_000);
-    proc.once('error', reject);
-    proc.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, stdout, stderr, json: () => JSON.parse(stdout) });
-    });
-    proc.stdin.end(options.input ?? '');
-  });
-}
 
 function assertCleanError(r: Run, code: string, exit = 1): void {
   assert.equal(r.code, exit, `exit ${exit} for ${code}; stdout: ${r.stdout} stderr: ${r.stderr}`);

@@ -265,6 +265,12 @@ async function deployment(): Promise<void> {
 }
 
 
+/** User plus system CPU time of a process so far, ms (Linux /proc). */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
 async function monitoring(): Promise<void> {
   const model = packagePath('examples', 'weather', 'v1', 'model.onnx');
   const reference = packagePath('examples', 'weather', 'v1', 'reference.csv');
@@ -287,9 +293,9 @@ async function monitoring(): Promise<void> {
   await waitReady('http://127.0.0.1:18085/v2/health/ready', bare);
   const mg = await startModelgate(home, 18086);
   const targets = {
-    bare: { url: 'http://127.0.0.1:18085/v2/models/weather/infer', key: undefined as string | undefined, figures: [] as Figures[] },
-    off: { url: 'http://127.0.0.1:18086/v2/models/plain/infer', key: mg.key, figures: [] as Figures[] },
-    on: { url: 'http://127.0.0.1:18086/v2/models/watched/infer', key: mg.key, figures: [] as Figures[] },
+    bare: { url: 'http://127.0.0.1:18085/v2/models/weather/infer', key: undefined as string | undefined, figures: [] as Figures[], pid: bare.pid!, cpu: [] as number[] },
+    off: { url: 'http://127.0.0.1:18086/v2/models/plain/infer', key: mg.key, figures: [] as Figures[], pid: mg.proc.pid!, cpu: [] as number[] },
+    on: { url: 'http://127.0.0.1:18086/v2/models/watched/infer', key: mg.key, figures: [] as Figures[], pid: mg.proc.pid!, cpu: [] as number[] },
   };
   const names = Object.keys(targets) as (keyof typeof targets)[];
   try {
@@ -297,8 +303,14 @@ async function monitoring(): Promise<void> {
     for (let r = 0; r < rounds; r++) {
       // Rotate the order so no target always runs first (or right after the same one).
       const order = names.map((_, i) => names[(i + r) % names.length]!);
-      for (const n of order) targets[n].figures.push(await load(targets[n].url, body, targets[n].key, 32, n !== 'bare'));
-      console.log(`round ${r + 1}: ${names.map((n) => `${n} ${targets[n].figures.at(-1)!.rps.toFixed(0)} req/s`).join(', ')}`);
+      for (const n of order) {
+        // Server CPU time per request (all its threads) is steadier than throughput on a shared machine.
+        const before = cpuMs(targets[n].pid);
+        const f = await load(targets[n].url, body, targets[n].key, 32, n !== 'bare');
+        targets[n].figures.push(f);
+        targets[n].cpu.push(((cpuMs(targets[n].pid) - before) * 1000) / (f.rps * duration));
+      }
+      console.log(`round ${r + 1}: ${names.map((n) => `${n} ${targets[n].figures.at(-1)!.rps.toFixed(0)} req/s ${targets[n].cpu.at(-1)!.toFixed(1)} µs cpu/req`).join(', ')}`);
     }
   } finally {
     await stop(bare);
@@ -310,6 +322,8 @@ async function monitoring(): Promise<void> {
   console.log(row('bare fastify+onnxruntime', b));
   console.log(row('deployment, monitoring off', off));
   console.log(row('deployment, monitoring on', on));
+  const cpu = (n: keyof typeof targets) => median(targets[n].cpu);
+  console.log(`server CPU per request (medians): bare ${cpu('bare').toFixed(1)} µs, monitoring off ${cpu('off').toFixed(1)} µs, on ${cpu('on').toFixed(1)} µs: monitoring costs ${(cpu('on') - cpu('off')).toFixed(1)} µs a request`);
   console.log(`monitoring on / off: throughput ${(on.rps / off.rps).toFixed(3)}×, p99 ${(on.p99 / off.p99).toFixed(3)}×, p50 ${(on.p50 / off.p50).toFixed(3)}×`);
   console.log(`monitoring on / bare: throughput ${(on.rps / b.rps).toFixed(3)}× (target ≥ 0.9), p99 ${(on.p99 / b.p99).toFixed(3)}× (target ≤ 1.25)`);
 }

@@ -16,7 +16,7 @@ const WindowQuery = Type.Object({
   to: Type.Optional(Type.String({ minLength: 1, description: 'End of the window, ISO 8601 (default now)' })),
 });
 type Named = { Params: { name: string } };
-type Windowed = Named & { Querystring: { window?: string; to?: string; version?: number } };
+type Windowed = Named & { Querystring: { window?: string; to?: string; version?: number; against?: 'reference' | 'previous' } };
 
 export async function registerMonitoringApi(api: FastifyInstance, ctx: AppContext): Promise<void> {
   const { monitoring } = ctx;
@@ -41,7 +41,7 @@ export async function registerMonitoringApi(api: FastifyInstance, ctx: AppContex
         tags: ['monitoring'],
         summary: 'Live drift (inputs vs the reference profile, outputs vs the previous window) and data quality per version',
         params: DeploymentParams,
-        querystring: Type.Object({ ...WindowQuery.properties, version: Type.Optional(Type.Integer({ minimum: 1 })) }),
+        querystring: Type.Object({ ...WindowQuery.properties, version: Type.Optional(Type.Integer({ minimum: 1 })), against: Type.Optional(Type.Union([Type.Literal('reference'), Type.Literal('previous')], { description: 'Compare the inputs with the version\'s reference profile (default) or with the window before' })) }),
         response: { 200: Loose('LiveDrift'), ...errors },
       },
     },

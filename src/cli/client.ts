@@ -99,6 +99,7 @@ export interface ModelgateClient {
 export interface WindowQuery {
   window?: string | undefined;
   to?: string | undefined;
+  against?: 'reference' | 'previous' | undefined;
 }
 
 export function localPrincipal(): Principal {
@@ -302,8 +303,8 @@ export function openRemoteClient(baseUrl: string, key: string | undefined): Mode
   };
 }
 
-function clean(q: WindowQuery): { window?: string; to?: string } {
-  return { ...(q.window !== undefined ? { window: q.window } : {}), ...(q.to !== undefined ? { to: q.to } : {}) };
+function clean(q: WindowQuery): { window?: string; to?: string; against?: 'reference' | 'previous' } {
+  return { ...(q.window !== undefined ? { window: q.window } : {}), ...(q.to !== undefined ? { to: q.to } : {}), ...(q.against !== undefined ? { against: q.against } : {}) };
 }
 
 function query(q: WindowQuery): string {

@@ -22,7 +22,7 @@ export interface FeatureQuality {
 export interface VersionDrift {
   version: number;
   rows: number;
-  /** Inputs against the reference profile; null below minRows or without a reference. */
+  /** Inputs against the reference profile (or, asked for, the window before); null below minRows or without a reference. */
   drift: DriftReport | null;
   /** Outputs (the prediction and its score) against the previous window of the same length; null without enough rows on both sides. */
   prediction_drift: DriftReport | null;
@@ -32,6 +32,8 @@ export interface VersionDrift {
 
 export interface LiveDrift {
   deployment: string;
+  /** What the inputs were compared with. */
+  against: 'reference' | 'previous';
   window: { from: string; to: string };
   versions: VersionDrift[];
 }
@@ -90,7 +92,7 @@ export function dataQuality(p: WindowProfile): FeatureQuality[] {
 
 export async function liveDrift(
   db: Kysely<Tables>,
-  args: { deployment: string; spec: MonitoringSpec; from: Date; to: Date; version?: number; reference: (version: number) => Promise<ReferenceProfile | null> },
+  args: { deployment: string; spec: MonitoringSpec; from: Date; to: Date; version?: number; against?: 'reference' | 'previous'; reference: (version: number) => Promise<ReferenceProfile | null> },
 ): Promise<LiveDrift> {
   const { deployment, spec, from, to } = args;
   const current = await mergedWindow(db, deployment, from, to, args.version);
@@ -111,8 +113,17 @@ export async function liveDrift(
     }
     const v: VersionDrift = { version, rows: p.rows, drift: null, prediction_drift: null, data_quality: dataQuality(p) };
     const inputs = only(p, (f) => !isOutput(f));
+    const prev = pick(before.get(version), p.layout);
     try {
-      if (p.rows < spec.drift.minRows) v.note = `${p.rows} rows in the window; drift is judged from ${spec.drift.minRows} (spec.monitoring.drift.minRows)`;
+      if (args.against === 'previous') {
+        // Inputs against the window before, instead of the reference.
+        if (!prev || prev.rows < spec.drift.minRows || p.rows < spec.drift.minRows) v.note = `the window and the one before need ${spec.drift.minRows} rows each (spec.monitoring.drift.minRows); they have ${p.rows} and ${prev?.rows ?? 0}`;
+        else {
+          const names = new Set(prev.features.filter((f) => !isOutput(f) && f.count > 0).map((f) => f.name));
+          const both = inputs.features.filter((f) => names.has(f.name) && f.count > 0).map((f) => f.name);
+          v.drift = driftBetweenWindows(only(prev, (f) => both.includes(f.name)), only(p, (f) => both.includes(f.name)), { ...options, ...(layout ? { layout } : {}) });
+        }
+      } else if (p.rows < spec.drift.minRows) v.note = `${p.rows} rows in the window; drift is judged from ${spec.drift.minRows} (spec.monitoring.drift.minRows)`;
       else if (!ref || !layout || inputs.features.length === 0) v.note = 'the version has no reference profile for its inputs; only the outputs are compared (with the previous window)';
       else {
         // A feature with no values in the window (all missing) has nothing to compare; its missing rate says so.
@@ -122,7 +133,6 @@ export async function liveDrift(
     } catch (e) {
       v.note = `drift could not be computed: ${(e as Error).message}`;
     }
-    const prev = pick(before.get(version), p.layout);
     if (prev && prev.rows >= spec.drift.minRows && p.rows >= spec.drift.minRows) {
       // The outputs with values on both sides (a model without probabilities has no score).
       const names = new Set(prev.features.filter((f) => isOutput(f) && f.count > 0).map((f) => f.name));
@@ -137,5 +147,5 @@ export async function liveDrift(
     }
     versions.push(v);
   }
-  return { deployment, window: { from: from.toISOString(), to: to.toISOString() }, versions };
+  return { deployment, against: args.against ?? 'reference', window: { from: from.toISOString(), to: to.toISOString() }, versions };
 }

@@ -58,7 +58,7 @@ export function createMonitoringService(store: Store, registry: Registry, salt: 
     },
 
     /** Live drift and data quality over a window (default: spec.monitoring.drift.window, ending now). */
-    async drift(principal: Principal, name: string, q: { window?: string; to?: string; version?: number } = {}): Promise<LiveDrift> {
+    async drift(principal: Principal, name: string, q: { window?: string; to?: string; version?: number; against?: 'reference' | 'previous' } = {}): Promise<LiveDrift> {
       requireRole(principal, 'viewer');
       const d = await deployment(principal, name);
       const { from, to } = parseWindow(q.window, d.spec.drift.window, new Date(), q.to);
@@ -68,6 +68,7 @@ export function createMonitoringService(store: Store, registry: Registry, salt: 
         from,
         to,
         ...(q.version !== undefined ? { version: q.version } : {}),
+        ...(q.against !== undefined ? { against: q.against } : {}),
         reference: (v) => registry.getReferenceProfile(SYSTEM, `${d.model}@${v}`).catch(() => null),
       });
     },

@@ -44,8 +44,11 @@ export class PredictionLog {
   private attempts = 0;
   private readonly s: PredictionLogStatus = { queuedRecords: 0, queuedPayloads: 0, writtenRecords: 0, writtenPayloads: 0, lostRecords: 0, shedPayloads: 0, lastError: null };
   private flushing: Promise<void> | undefined;
+  private readonly writeRows: ((table: 'prediction_records' | 'prediction_payloads', rows: (RecordRow | PayloadRow)[]) => Promise<void>) | undefined;
 
-  constructor(private readonly store: Store, private readonly options: PredictionLogOptions) {}
+  constructor(private readonly store: Store, private readonly options: PredictionLogOptions) {
+    this.writeRows = store.sqlite ? sqliteWriter(store) : undefined;
+  }
 
   addRecord(row: RecordRow): void {
     if (this.records.length >= this.options.maxQueuedRecords) {
@@ -88,7 +91,8 @@ export class PredictionLog {
       const rows = this.records.slice(0, Math.min(batch, Math.floor(30_000 / RECORD_COLUMNS)));
       try {
         // A request id seen twice (a client reusing x-request-id) keeps its first record.
-        await db.insertInto('prediction_records').values(rows).onConflict((oc) => oc.columns(['request_id', 'row']).doNothing()).execute();
+        if (this.writeRows) await this.writeRows('prediction_records', rows);
+        else await db.insertInto('prediction_records').values(rows).onConflict((oc) => oc.columns(['request_id', 'row']).doNothing()).execute();
         this.records.splice(0, rows.length);
         this.s.writtenRecords += rows.length;
         this.attempts = 0;
@@ -107,7 +111,8 @@ export class PredictionLog {
     while (this.payloads.length > 0) {
       const rows = this.payloads.splice(0, Math.min(batch, Math.floor(30_000 / PAYLOAD_COLUMNS)));
       try {
-        await db.insertInto('prediction_payloads').values(rows).onConflict((oc) => oc.column('request_id').doNothing()).execute();
+        if (this.writeRows) await this.writeRows('prediction_payloads', rows);
+        else await db.insertInto('prediction_payloads').values(rows).onConflict((oc) => oc.column('request_id').doNothing()).execute();
         this.s.writtenPayloads += rows.length;
       } catch (err) {
         // Payloads are the part that may be shed: a failed batch is counted, not retried.
@@ -118,4 +123,31 @@ export class PredictionLog {
       }
     }
   }
+}
+
+const RECORD_FIELDS = ['request_id', 'row', 'deployment', 'version', 'arm', 'at', 'prediction', 'score', 'slice', 'subject'] as const;
+const PAYLOAD_FIELDS = ['request_id', 'deployment', 'version', 'arm', 'at', 'status', 'latency_ms', 'subject', 'input', 'output', 'error'] as const;
+
+/**
+ * On SQLite: one prepared INSERT per table, run per row inside one transaction, under Kysely's connection lock.
+ * Measured on the example model: Kysely's multi-row INSERT cost ~30 µs a record on the event loop (compiling a
+ * 5,000-parameter statement each batch), the prepared statement ~3 µs.
+ */
+function sqliteWriter(store: Store): (table: 'prediction_records' | 'prediction_payloads', rows: (RecordRow | PayloadRow)[]) => Promise<void> {
+  const sqlite = store.sqlite!;
+  const prepare = (table: string, fields: readonly string[], conflict: string) => sqlite.prepare(`INSERT INTO ${table} (${fields.map((f) => `"${f}"`).join(', ')}) VALUES (${fields.map(() => '?').join(', ')}) ON CONFLICT (${conflict}) DO NOTHING`);
+  const rec = prepare('prediction_records', RECORD_FIELDS, '"request_id", "row"');
+  const pay = prepare('prediction_payloads', PAYLOAD_FIELDS, '"request_id"');
+  // Positional arguments, in the field lists' order: no array per row.
+  const records = sqlite.transaction((rows: RecordRow[]) => {
+    for (const r of rows) rec.run(r.request_id, r.row, r.deployment, r.version, r.arm, r.at, r.prediction, r.score ?? null, r.slice, r.subject ?? null);
+  });
+  const payloads = sqlite.transaction((rows: PayloadRow[]) => {
+    for (const r of rows) pay.run(r.request_id, r.deployment, r.version ?? null, r.arm ?? null, r.at, r.status, r.latency_ms, r.subject ?? null, r.input, r.output ?? null, r.error ?? null);
+  });
+  return (table, rows) =>
+    store.db.connection().execute(async () => {
+      if (table === 'prediction_records') records(rows as RecordRow[]);
+      else payloads(rows as PayloadRow[]);
+    });
 }

@@ -68,6 +68,10 @@ interface VersionState {
   profile: ReferenceProfile | null;
   /** Settles when the reference profile has been read (or failed to be). */
   loaded: Promise<void>;
+  /** The bucket this deployment version folded into last, and a row reused for each fold. */
+  bucket: Bucket | undefined;
+  bucketKey: string | undefined;
+  scratch: unknown[];
 }
 
 interface Bucket {
@@ -94,6 +98,7 @@ export class MonitorRecorder {
   private scheduled = false;
   private readonly plans = new WeakMap<DeploymentRoute, Plan>();
   private readonly versions = new Map<string, VersionState>();
+  private readonly byRoute = new WeakMap<DeploymentRoute, WeakMap<LoadedVersion, VersionState>>();
   private readonly buckets = new Map<string, Bucket>();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
@@ -200,11 +205,18 @@ export class MonitorRecorder {
 
   /** Per deployment and version: the layout depends on the deployment's range tolerance. */
   private version(route: DeploymentRoute, lv: LoadedVersion): VersionState {
+    // Two object lookups on the usual path; the string key only when a route object is new (a policy change).
+    let fast = this.byRoute.get(route);
+    if (fast === undefined) this.byRoute.set(route, (fast = new WeakMap()));
+    const hit = fast.get(lv);
+    if (hit !== undefined) return hit;
     const key = `${route.name}\u0000${lv.key}\u0000${route.monitoring.dataQuality.rangeTolerance}`;
     let v = this.versions.get(key);
+    if (v !== undefined) fast.set(lv, v);
     if (v === undefined) {
-      v = { state: 'loading', layout: undefined, columns: new Int32Array(0), input: undefined, width: 0, predictionIndex: -1, scoreIndex: -1, check: undefined, checkTolerance: Number.NaN, outputs: undefined, backlog: [], profile: null, loaded: Promise.resolve() };
+      v = { state: 'loading', layout: undefined, columns: new Int32Array(0), input: undefined, width: 0, predictionIndex: -1, scoreIndex: -1, check: undefined, checkTolerance: Number.NaN, outputs: undefined, backlog: [], profile: null, loaded: Promise.resolve(), bucket: undefined, bucketKey: undefined, scratch: [] };
       this.versions.set(key, v);
+      fast.set(lv, v);
       const state = v;
       const tolerance = route.monitoring.dataQuality.rangeTolerance;
       v.loaded = this.deps.registry
@@ -255,15 +267,16 @@ export class MonitorRecorder {
     const lv = o.lv;
     const features = lv?.info.features ?? null;
     const key = subjectKey(spec, o.route.routingKey, o.headers, o.body, o.protocol, features);
-    const subject = key === undefined ? null : hashValue(this.salt, key);
+    const subject = key === undefined ? null : this.subjectHash(key);
     const version = o.arm.version;
     if (o.status < 400 && o.outputs && lv) {
       const v = this.version(o.route, lv);
       v.outputs ??= outputPlan(spec, Object.keys(o.outputs));
       const preds = rowPredictions(o.outputs, o.rows, v.outputs);
-      const slices = rowSlices(spec, o.headers, o.body, o.protocol, features, o.rows);
+      const slices = spec.slices.length === 0 ? [] : rowSlices(spec, o.headers, o.body, o.protocol, features, o.rows);
       for (let r = 0; r < o.rows; r++) {
-        this.log.addRecord({ request_id: o.requestId, row: r, deployment: o.route.name, version, arm: o.arm.name, at, prediction: JSON.stringify(preds[r]!.prediction), score: preds[r]!.score, slice: JSON.stringify(slices[r]), subject });
+        const p = preds[r]!.prediction;
+        this.log.addRecord({ request_id: o.requestId, row: r, deployment: o.route.name, version, arm: o.arm.name, at, prediction: typeof p === 'number' ? String(p) : JSON.stringify(p), score: preds[r]!.score, slice: spec.slices.length === 0 ? '{}' : JSON.stringify(slices[r]), subject });
       }
       if (v.state === 'loading') {
         if (v.backlog.length < 1000) v.backlog.push(o);
@@ -292,18 +305,25 @@ export class MonitorRecorder {
     if (!v.layout) return;
     const plan = this.plan(o.route);
     const start = Math.floor(o.time / plan.bucketMs) * plan.bucketMs;
-    const bkey = `${o.route.name}\u0000${o.arm.version}\u0000${start}`;
-    let b = this.buckets.get(bkey);
+    let b = v.bucket !== undefined && v.bucket.start === start && this.buckets.has(v.bucketKey!) ? v.bucket : undefined;
     if (b === undefined) {
-      b = { deployment: o.route.name, version: o.arm.version, start, end: start + plan.bucketMs, acc: new ProfileAccumulator(v.layout), dirty: false };
-      this.buckets.set(bkey, b);
+      const bkey = `${o.route.name}\u0000${o.arm.version}\u0000${start}`;
+      b = this.buckets.get(bkey);
+      if (b === undefined) {
+        b = { deployment: o.route.name, version: o.arm.version, start, end: start + plan.bucketMs, acc: new ProfileAccumulator(v.layout), dirty: false };
+        this.buckets.set(bkey, b);
+      }
+      v.bucket = b;
+      v.bucketKey = bkey;
     }
     const acc = b.acc;
     const t = v.input !== undefined ? o.inputs?.[v.input] : undefined;
     const data = t && t.shape.length === 2 && t.shape[1] === v.width && typeof t.data[0] !== 'string' ? (t.data as ArrayLike<number | bigint>) : undefined;
     const cols = v.columns;
+    if (v.scratch.length !== cols.length) v.scratch = new Array<unknown>(cols.length);
+    const row = v.scratch;
     for (let r = 0; r < o.rows; r++) {
-      const row = new Array<unknown>(cols.length).fill(null);
+      row.fill(null);
       if (data) {
         const base = r * v.width;
         for (let i = 0; i < cols.length; i++) {
@@ -321,6 +341,19 @@ export class MonitorRecorder {
       this.counters.profiledRows++;
     }
     b.dirty = true;
+  }
+
+  /** Salted hashes of recent subject keys: an HMAC costs ~2 µs, and the same users come back. */
+  private readonly subjects = new Map<string, string>();
+
+  private subjectHash(key: string): string {
+    let h = this.subjects.get(key);
+    if (h === undefined) {
+      if (this.subjects.size >= 10_000) this.subjects.clear();
+      h = hashValue(this.salt, key);
+      this.subjects.set(key, h);
+    }
+    return h;
   }
 
   /** Writes queued records and payloads, and every changed bucket's running profile. */

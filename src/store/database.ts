@@ -14,6 +14,12 @@ export type Dialect = 'sqlite' | 'postgres';
 export interface Store {
   readonly db: Kysely<Tables>;
   readonly dialect: Dialect;
+  /**
+   * The SQLite connection itself (SQLite only), for the one bulk write where Kysely's per-statement compile
+   * costs more than the write: the prediction log. Use it only inside db.connection().execute(), which holds
+   * Kysely's lock on the single connection, so no Kysely transaction is open meanwhile.
+   */
+  readonly sqlite?: SqliteDatabase.Database;
   /** Human-readable location, with no password. */
   readonly location: string;
   close(): Promise<void>;
@@ -70,7 +76,7 @@ function openSqlite(home: string): Store {
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('synchronous = NORMAL');
   const db = new Kysely<Tables>({ dialect: new ImmediateSqliteDialect({ database: sqlite }) });
-  return { db, dialect: 'sqlite', location: file, close: () => db.destroy() };
+  return { db, dialect: 'sqlite', sqlite, location: file, close: () => db.destroy() };
 }
 
 async function openPostgres(url: string, schema: string | undefined): Promise<Store> {

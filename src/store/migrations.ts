@@ -197,7 +197,9 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
           .addPrimaryKeyConstraint('prediction_records_pk', ['request_id', 'row'])
           .execute();
         await db.schema.createIndex('prediction_records_deployment_idx').on('prediction_records').columns(['deployment', 'at']).execute();
-        await db.schema.createIndex('prediction_records_subject_idx').on('prediction_records').column('subject').execute();
+        // Erasure looks records up by subject. On SQLite the index would cost a random B-tree insert per record on
+        // the event loop (measured 17-41 µs a record against 5 µs without it), so erasing scans instead there.
+        if (dialect === 'postgres') await db.schema.createIndex('prediction_records_subject_idx').on('prediction_records').column('subject').execute();
         await db.schema.createTable('prediction_payloads')
           .addColumn('request_id', 'text', (c) => c.primaryKey())
           .addColumn('deployment', 'text', (c) => c.notNull())

@@ -17,19 +17,21 @@ export function registerLiveDriftCommand(drift: Command): void {
     .argument('[deployment]', 'a deployment: its live drift and data quality over the window')
     .option('--window <duration>', 'the window, ending now (default: the deployment\'s spec.monitoring.drift.window)')
     .option('--to <time>', 'end the window at this ISO 8601 time instead of now')
+    .option('--against <baseline>', 'compare the inputs with the version\'s reference profile (reference, the default) or the window before (previous)')
     .option('--history', 'the stored evaluations instead, newest first')
     .option('--fail-on-drift', 'exit 1 when a version shows dataset drift (for pipelines)')
     .option('--json', 'JSON output')
     .addHelpText('after', '\nExamples:\n  modelgate drift weather --window 1h\n  modelgate drift weather --json\n  modelgate drift compare --reference ref.csv --current cur.csv')
-    .action(async (deployment: string | undefined, o: { window?: string; to?: string; history?: boolean; failOnDrift?: boolean }, cmd: Command) => {
+    .action(async (deployment: string | undefined, o: { window?: string; to?: string; against?: string; history?: boolean; failOnDrift?: boolean }, cmd: Command) => {
       if (deployment === undefined) return void cmd.help();
+      if (o.against !== undefined && o.against !== 'reference' && o.against !== 'previous') throw new ModelgateError('MG_ERR_CLI_USAGE', `--against takes reference or previous, got "${o.against}".`);
       if (o.history) {
         const h = await withClient(cmd, (c) => c.driftHistory(deployment));
         if (wantsJson(cmd)) return printJson(h);
         if (h.length === 0) return void process.stdout.write(`no drift evaluation of ${deployment} stored yet\n`);
         return printTable(['AT', 'VERSION', 'ROWS', 'DRIFT SHARE', 'DATASET DRIFT'], h.map((e) => [e.at, e.version, e.rows, fmt(e.drift_share), e.dataset_drift ? 'DRIFT' : 'ok']));
       }
-      const d = await withClient(cmd, (c) => c.liveDrift(deployment, { window: o.window, to: o.to }));
+      const d = await withClient(cmd, (c) => c.liveDrift(deployment, { window: o.window, to: o.to, against: o.against as 'reference' | 'previous' | undefined }));
       if (wantsJson(cmd)) printJson(d);
       else printLiveDrift(d);
       if (o.failOnDrift && d.versions.some((v) => v.drift?.dataset_drift)) process.exitCode = 1;
@@ -37,7 +39,7 @@ export function registerLiveDriftCommand(drift: Command): void {
 }
 
 function printLiveDrift(d: LiveDrift): void {
-  process.stdout.write(`deployment ${d.deployment}, window ${d.window.from} → ${d.window.to}\n`);
+  process.stdout.write(`deployment ${d.deployment}, window ${d.window.from} → ${d.window.to}, inputs against ${d.against === 'previous' ? 'the window before' : 'the reference profile'}\n`);
   if (d.versions.length === 0) return void process.stdout.write('no traffic profiled in this window\n');
   for (const v of d.versions) {
     process.stdout.write(`\nversion ${v.version}: ${v.rows} rows\n`);

@@ -75,8 +75,8 @@ export const DEFAULT_THRESHOLD: Readonly<Record<DriftTestName, number>> = {
   jensenshannon: 0.1,
   psi: 0.1,
 };
-export const TEST_NAMES = new Set(Object.keys(DEFAULT_THRESHOLD));
-export const COLUMN_TYPES: ReadonlySet<string> = new Set(['numerical', 'categorical', 'binary']);
+const TEST_NAMES = new Set(Object.keys(DEFAULT_THRESHOLD));
+const COLUMN_TYPES: ReadonlySet<string> = new Set(['numerical', 'categorical', 'binary']);
 
 function distinctLabels(strings: readonly (string | null)[]): number {
   const seen = new Set<string>();
@@ -220,7 +220,8 @@ function distinctUnion(ref: PreparedSide, cur: PreparedSide): number {
   return keys.size;
 }
 
-function checkOptions(options: DriftOptions): number {
+/** Validates the options (tests, types, thresholds, share) and returns the share threshold. */
+export function checkDriftOptions(options: DriftOptions): number {
   const share = options.shareThreshold ?? 0.5;
   if (!(share > 0 && share <= 1)) throw new Error(`shareThreshold must be in (0, 1], got ${share}`);
   for (const [name, test] of Object.entries(options.tests ?? {})) {
@@ -241,7 +242,7 @@ function checkOptions(options: DriftOptions): number {
  * Columns only in the current data are ignored.
  */
 export function driftReport(reference: DriftColumn[], current: DriftColumn[], options: DriftOptions = {}): DriftReport {
-  const shareThreshold = checkOptions(options);
+  const shareThreshold = checkDriftOptions(options);
   const currentByName = new Map(current.map((c) => [c.name, c]));
   const features: FeatureDrift[] = [];
   for (const refCol of reference) {

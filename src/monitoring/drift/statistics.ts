@@ -314,8 +314,16 @@ export function zTestProportions(referenceCounts: CategoryCounts, currentCounts:
 export function histogramBinEdgesSorted(a: Float64Array, b: Float64Array, bins: number | 'sturges'): Float64Array {
   const size = a.length + b.length;
   if (size === 0) throw new Error('histogram needs at least one value');
-  let first = Math.min(a.length ? (a[0] as number) : Infinity, b.length ? (b[0] as number) : Infinity);
-  let last = Math.max(a.length ? (a[a.length - 1] as number) : -Infinity, b.length ? (b[b.length - 1] as number) : -Infinity);
+  const first = Math.min(a.length ? (a[0] as number) : Infinity, b.length ? (b[0] as number) : Infinity);
+  const last = Math.max(a.length ? (a[a.length - 1] as number) : -Infinity, b.length ? (b[b.length - 1] as number) : -Infinity);
+  return histogramEdges(first, last, size, bins);
+}
+
+/**
+ * numpy.histogram_bin_edges over values spanning [first, last], `size` of them: Sturges' count of equal bins
+ * (or `bins`), widened to ±0.5 around a single value. Live drift calls it with a sketch's min, max and count.
+ */
+export function histogramEdges(first: number, last: number, size: number, bins: number | 'sturges'): Float64Array {
   if (!(Number.isFinite(first) && Number.isFinite(last))) throw new Error(`histogram range [${first}, ${last}] is not finite`);
   let count: number;
   if (bins === 'sturges') {

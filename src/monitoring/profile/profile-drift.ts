@@ -12,8 +12,8 @@
 // histogram edges and quantiles (20 points), and value counts and bins are the histogram's; referenceFallbacks
 // says which features that applies to, so a caller can show it beside the report.
 import type { FeatureProfile, NumericalFeatureProfile, ReferenceProfile } from '../../registry/profile/types.js';
-import { BINNING_MIN_DISTINCT, chooseTest, COLUMN_TYPES, DEFAULT_THRESHOLD, P_VALUE_TESTS, TEST_NAMES, type ColumnType, type DriftOptions, type DriftReport, type DriftTestName, type FeatureDrift } from '../drift/report.js';
-import { chiSquareDrift, jensenShannonDistance, ksPValue, psi, zTestProportions } from '../drift/statistics.js';
+import { BINNING_MIN_DISTINCT, checkDriftOptions, chooseTest, DEFAULT_THRESHOLD, P_VALUE_TESTS, type ColumnType, type DriftOptions, type DriftReport, type DriftTestName, type FeatureDrift } from '../drift/report.js';
+import { chiSquareDrift, histogramEdges, jensenShannonDistance, ksPValue, psi, zTestProportions } from '../drift/statistics.js';
 import { layoutFromReference, type LayoutFeature, type ProfileLayout, type WindowFeature, type WindowProfile } from './profile.js';
 import { QuantileSketch } from './sketch.js';
 
@@ -254,19 +254,7 @@ function cdfDistances(r: Cdf, c: Cdf): { d: number; w: number } {
 
 /** numpy.histogram_bin_edges(both sides, 'sturges'), from each side's min, max and count. */
 function sturgesEdges(r: NumericalSide, c: NumericalSide): Float64Array {
-  let first = Math.min(r.min, c.min);
-  let last = Math.max(r.max, c.max);
-  const width = (last - first) / (Math.log2(r.n + c.n) + 1);
-  const count = width ? Math.ceil((last - first) / width) : 1;
-  if (first === last) {
-    first -= 0.5;
-    last += 0.5;
-  }
-  const step = (last - first) / count;
-  const edges = new Float64Array(count + 1);
-  for (let i = 0; i < count; i++) edges[i] = i * step + first;
-  edges[count] = last;
-  return edges;
+  return histogramEdges(Math.min(r.min, c.min), Math.max(r.max, c.max), r.n + c.n, 'sturges');
 }
 
 /** A side's shares in [e_i, e_i+1) bins, the last one closed, read off its CDF. */
@@ -364,23 +352,10 @@ function runTest(name: string, test: DriftTestName, type: ColumnType, r: Side, c
   }
 }
 
-function checkOptions(options: DriftOptions): number {
-  const share = options.shareThreshold ?? 0.5;
-  if (!(share > 0 && share <= 1)) throw new Error(`shareThreshold must be in (0, 1], got ${share}`);
-  for (const [name, test] of Object.entries(options.tests ?? {})) {
-    if (!TEST_NAMES.has(test)) throw new Error(`feature "${name}": unknown drift test ${JSON.stringify(test)}; use one of ${[...TEST_NAMES].join(', ')}`);
-  }
-  for (const [name, type] of Object.entries(options.types ?? {})) {
-    if (!COLUMN_TYPES.has(type)) throw new Error(`feature "${name}": unknown column type ${JSON.stringify(type)}; use numerical, categorical or binary`);
-  }
-  for (const [name, t] of Object.entries(options.thresholds ?? {})) {
-    if (!Number.isFinite(t)) throw new Error(`feature "${name}": threshold must be a finite number, got ${t}`);
-  }
-  return share;
-}
+
 
 function report(pairs: { name: string; r: Side; c: Side }[], options: DriftOptions): DriftReport {
-  const shareThreshold = checkOptions(options);
+  const shareThreshold = checkDriftOptions(options);
   const features: FeatureDrift[] = [];
   for (const { name, r, c } of pairs) {
     if (r.n === 0 || c.n === 0) {
