@@ -4,6 +4,7 @@
 // quality is flagged or rejected as the deployment says; personal data never reaches the store or the logs,
 // and a subject can be erased; retention purges.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
@@ -132,6 +133,13 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       assert.equal(none.status, 400);
       const anon = await post(`${t.server.url}/api/v1/feedback`, { requestId: 'x', label: 1 });
       assert.equal(anon.status, 401);
+      // A key for another model cannot label this one's predictions, found by the join or named.
+      const other = (await createKey(t.server.ctx.store.db, { name: 'other-app', role: 'invoker', modelPatterns: ['other'] }, admin.actor)).key;
+      const [mine] = await t.server.ctx.store.db.selectFrom('prediction_records').select('request_id').where('deployment', '=', 'wq').limit(1).execute();
+      const foreign = await post(`${t.server.url}/api/v1/feedback`, { requestId: mine!.request_id, label: 0 }, other);
+      assert.equal(foreign.status, 403);
+      assert.equal(foreign.body.error.code, 'MG_ERR_AUTH_MODEL_OUT_OF_SCOPE');
+      assert.equal((await post(`${t.server.url}/api/v1/feedback`, { requestId: 'unknown', deployment: 'wq', label: 0 }, other)).status, 403);
     });
 
     it('finds drift on the features that shifted, and none where the data is the reference\'s', async () => {
@@ -164,6 +172,10 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       assert.match(text, /modelgate_drift_detected\{deployment="calm",version="1",feature="temp_max"\} 0/);
       assert.match(text, /modelgate_dataset_drift\{deployment="warm",version="1"\} 1/);
       assert.match(text, /modelgate_prediction_records_written_total \d+/);
+      assert.match(text, /modelgate_model_quality\{deployment="wq",version="1",metric="accuracy"\} 0\.\d+/);
+      const promtool = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+      if (promtool.error) console.log('NOTICE: promtool is not installed; the /metrics check with promtool is skipped.');
+      else assert.equal(promtool.status, 0, promtool.stdout + promtool.stderr);
     });
 
     it('compares a window with the one before when asked', async () => {

@@ -43,8 +43,11 @@ export interface FeedbackResult {
   pendingIds: string[];
 }
 
-/** Validates every item (all or none) and writes them in one transaction. */
-export async function recordFeedback(store: Store, body: unknown, now = new Date()): Promise<FeedbackResult> {
+/**
+ * Validates every item (all or none) and writes them in one transaction. `authorize` sees every deployment
+ * the items name or join to, before anything is written.
+ */
+export async function recordFeedback(store: Store, body: unknown, now = new Date(), authorize?: (deployments: string[]) => Promise<void>): Promise<FeedbackResult> {
   const items = parseFeedback(body, now);
   const db = store.db;
   const receivedAt = now.toISOString();
@@ -54,6 +57,7 @@ export async function recordFeedback(store: Store, body: unknown, now = new Date
     const rows = await db.selectFrom('prediction_records').select(['request_id', 'row', 'deployment', 'subject']).where('request_id', 'in', ids.slice(i, i + 500)).execute();
     for (const r of rows) known.set(`${r.request_id}\u0000${r.row}`, { deployment: r.deployment, subject: r.subject });
   }
+  if (authorize) await authorize([...new Set([...[...known.values()].map((k) => k.deployment), ...items.flatMap((i) => (i.deployment !== undefined ? [i.deployment] : []))])]);
   let joined = 0;
   const pendingIds: string[] = [];
   const rows = items.map((it) => {

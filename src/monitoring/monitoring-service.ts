@@ -50,11 +50,10 @@ export function createMonitoringService(store: Store, registry: Registry, salt: 
     /** Labels and outcomes for earlier predictions (invoker keys may send them, for their models). */
     async feedback(principal: Principal, body: unknown): Promise<FeedbackResult> {
       requireRole(principal, 'invoker');
-      const named = new Set<string>();
-      const items = typeof body === 'object' && body !== null && Array.isArray((body as { items?: unknown }).items) ? ((body as { items: unknown[] }).items) : [body];
-      for (const it of items) if (typeof it === 'object' && it !== null && typeof (it as { deployment?: unknown }).deployment === 'string') named.add((it as { deployment: string }).deployment);
-      for (const d of named) await deployment(principal, d);
-      return recordFeedback(store, body);
+      // A key may label only predictions of the models it may call (named, or found by the join).
+      return recordFeedback(store, body, new Date(), async (names) => {
+        for (const d of names) await deployment(principal, d);
+      });
     },
 
     /** Live drift and data quality over a window (default: spec.monitoring.drift.window, ending now). */

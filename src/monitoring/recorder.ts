@@ -97,6 +97,7 @@ export class MonitorRecorder {
   private pending: Observation[] = [];
   private scheduled = false;
   private readonly plans = new WeakMap<DeploymentRoute, Plan>();
+  private readonly plansByKey = new Map<string, Plan>();
   private readonly versions = new Map<string, VersionState>();
   private readonly byRoute = new WeakMap<DeploymentRoute, WeakMap<LoadedVersion, VersionState>>();
   private readonly buckets = new Map<string, Bucket>();
@@ -132,18 +133,19 @@ export class MonitorRecorder {
   private plan(route: DeploymentRoute): Plan {
     let p = this.plans.get(route);
     if (p === undefined) {
+      // Every traffic change compiles a new route object; an unchanged monitoring section keeps its plan.
       const spec = route.monitoring;
-      const redactor = compileRedactor({ fields: spec.redact.fields, detectors: spec.redact.detectors as boolean | DetectorName[], salt: this.salt });
-      this.redactors.add(redactor);
-      p = { spec, redactor, bucketMs: parseDuration(spec.drift.bucket) ?? 60_000 };
+      const key = `${route.name}\u0000${JSON.stringify(spec)}`;
+      p = this.plansByKey.get(key);
+      if (p === undefined) {
+        const redactor = compileRedactor({ fields: spec.redact.fields, detectors: spec.redact.detectors as boolean | DetectorName[], salt: this.salt });
+        this.redactors.add(redactor);
+        p = { spec, redactor, bucketMs: parseDuration(spec.drift.bucket) ?? 60_000 };
+        this.plansByKey.set(key, p);
+      }
       this.plans.set(route, p);
     }
     return p;
-  }
-
-  /** Whether the deployment is monitored: callers skip keeping inputs and outputs otherwise. */
-  enabled(route: DeploymentRoute): boolean {
-    return route.monitoring.enabled;
   }
 
   /**

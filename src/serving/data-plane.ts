@@ -437,7 +437,8 @@ export async function registerDataPlane(app: FastifyInstance, deps: DataPlaneDep
     s.inputs = inputs;
     s.rows = rows;
     const issues = monitor.check(s.deployment, lv, inputs);
-    if (issues !== undefined) void reply.header('x-modelgate-data-quality', describeIssues(issues).slice(0, 512));
+    // Feature names come from the model: anything a header cannot carry is replaced, so the answer never fails on it.
+    if (issues !== undefined) void reply.header('x-modelgate-data-quality', describeIssues(issues).slice(0, 512).replace(/[^\x20-\x7e]/g, '?'));
   }
 
   function metadata(info: ModelVersionInfo): Record<string, unknown> {
