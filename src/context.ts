@@ -18,6 +18,12 @@ export interface AppContext {
   monitoring: MonitoringService;
   /** The secret behind salted hashes (subject keys, hashed fields): configured, or created once in the store. */
   salt: () => Promise<string>;
+  /**
+   * Set by a running server: makes its gateway read the deployments now. The control API awaits it after a
+   * change, so a deployment applied over HTTP is routed (and monitored) from the moment the call returns,
+   * not from the next poll.
+   */
+  refreshRoutes?: () => Promise<void>;
   logger: Logger;
 }
 

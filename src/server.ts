@@ -28,6 +28,7 @@ export async function startServer(config: Readonly<Config>, options: { examples?
   const created = await bootstrapAdminKey(ctx.store.db, config.home);
   if (options.examples) await seedExamples(ctx);
   const gateway = createGateway(ctx, await ctx.salt());
+  ctx.refreshRoutes = () => gateway.router.refreshAfterChange();
   if (config.auth.dataPlane === 'off') {
     ctx.logger.warn('auth.dataPlane is off: anyone who can reach this port can call the models. Use this only on a trusted network.');
   }

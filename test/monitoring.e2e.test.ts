@@ -256,6 +256,17 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       assert.equal(viaApi.status, 403, 'erasing needs an admin key');
     });
 
+    it('routes and monitors a deployment applied over HTTP from the moment the call returns', async () => {
+      const doc = deploymentDoc('prompt', 'wx', {});
+      delete (doc.spec as Record<string, unknown>).strategy;
+      const applied = await post(`${t.server.url}/api/v1/apply`, { documents: [doc] }, t.key);
+      assert.equal(applied.status, 200, JSON.stringify(applied.body));
+      const first = await predict('prompt', rows[0]!.x);
+      assert.equal(first.status, 200);
+      assert.equal(first.headers.get('x-modelgate-arm'), 'stable', 'answered through the deployment, not the bare model');
+      assert.ok(first.headers.get('x-request-id'), 'and monitored');
+    });
+
     it('purges what is past the deployment\'s retention', async () => {
       await deploy('brief', { retention: '1d' });
       assert.equal((await predict('brief', rows[0]!.x)).status, 200);

@@ -52,7 +52,9 @@ export async function registerRolloutApi(api: FastifyInstance, ctx: AppContext):
     { schema: { tags: ['deployments'], summary: 'Create or update deployments from Deployment documents (operator)', body: ApplyBody, response: { 200: Type.Array(Loose('ApplyResult')), ...errors } } },
     async (req) => {
       requireRole(req.principal, 'operator');
-      return deployments.apply(req.principal, documentsOf(req.body), { dryRun: req.body.dryRun ?? false, source: 'the request body' });
+      const result = await deployments.apply(req.principal, documentsOf(req.body), { dryRun: req.body.dryRun ?? false, source: 'the request body' });
+      if (!(req.body.dryRun ?? false)) await ctx.refreshRoutes?.();
+      return result;
     },
   );
   api.post<{ Body: ApplyBodyValue }>(
@@ -71,7 +73,10 @@ export async function registerRolloutApi(api: FastifyInstance, ctx: AppContext):
   );
 
   api.delete<Named>('/deployments/:name', { schema: { tags: ['deployments'], summary: 'Delete a deployment (operator; not while a rollout is in progress)', params: DeploymentParams, response: { 200: Loose('Deleted deployment'), ...errors } } }, async (req) =>
-    deployments.remove(req.principal, req.params.name),
+    deployments.remove(req.principal, req.params.name).then(async (r) => {
+      await ctx.refreshRoutes?.();
+      return r;
+    }),
   );
 
   api.post<Named & { Body: { on?: boolean; reason?: string } }>(
@@ -86,7 +91,11 @@ export async function registerRolloutApi(api: FastifyInstance, ctx: AppContext):
         response: { 200: Loose('DeploymentInfo'), ...errors },
       },
     },
-    async (req) => deployments.kill(req.principal, req.params.name, req.body.on ?? true, req.body.reason),
+    async (req) => {
+      const r = await deployments.kill(req.principal, req.params.name, req.body.on ?? true, req.body.reason);
+      await ctx.refreshRoutes?.();
+      return r;
+    },
   );
 
   api.get<Named & { Querystring: { at?: string } }>(

@@ -9,6 +9,7 @@ import { registerApplyCommands } from './commands/apply.js';
 import { registerAuditCommands } from './commands/audit.js';
 import { registerDriftCommands } from './commands/drift.js';
 import { registerMonitoringCommands } from './commands/monitoring.js';
+import { registerSloCommands } from './commands/slo.js';
 import { registerDeploymentCommands } from './commands/deployments.js';
 import { registerFreezeCommands } from './commands/freeze.js';
 import { registerHistoryCommand } from './commands/history.js';
@@ -49,6 +50,7 @@ export function buildProgram(): Command {
   registerAuditCommands(program);
   registerDriftCommands(program);
   registerMonitoringCommands(program);
+  registerSloCommands(program);
   return program;
 }
 

@@ -121,6 +121,9 @@ export const ERROR_CODES = {
   MG_ERR_INFER_DATA_QUALITY: { status: 400, message: 'The request fails the deployment\'s data-quality checks (a missing value, a value outside the reference range, or an unseen category); the message names the feature. Fix the input, or ask the operator to set spec.monitoring.dataQuality.action to allow.' },
   MG_ERR_PRIVACY_INVALID: { status: 400, message: 'The erase request is invalid. Give the subject key exactly as requests carried it: modelgate privacy erase --subject <key>.' },
 
+  // SLOs
+  MG_ERR_SLO_INVALID: { status: 400, message: 'The SLO file is invalid. Fix the field named in the message (apiVersion: modelgate/v1, kind: SLO, spec.deployment, spec.sli, spec.objective between 0 and 1, spec.window of at least 1h).' },
+
   // Store
   MG_ERR_STORE_UNAVAILABLE: { status: 503, message: 'The database cannot be reached. Check MODELGATE_DATABASE_URL and that the server is running.' },
   MG_ERR_STORE_MIGRATION_FAILED: { status: 500, message: 'A database migration failed; nothing was changed. The message names the migration.' },

@@ -88,6 +88,15 @@ export class DeploymentRouter {
     return true;
   }
 
+  /**
+   * A refresh that reads the store after this call: one in flight may have read it before the caller's change
+   * committed, so it is waited for first. For a change made in this process, to be routed before it returns.
+   */
+  async refreshAfterChange(): Promise<void> {
+    await this.refreshing;
+    await this.refresh();
+  }
+
   /** Reads every deployment and the aliases its arms name; a second call during a refresh queues one more. */
   refresh(): Promise<void> {
     if (this.refreshing) {
