@@ -8,6 +8,7 @@ import { createDeploymentService, type DeploymentService } from './rollout/deplo
 import { createRolloutService, type RolloutService } from './rollout/rollout-service.js';
 import { createMonitoringService, type MonitoringService } from './monitoring/monitoring-service.js';
 import { monitoringSalt } from './monitoring/salt.js';
+import { createSloService, type SloService } from './slo/slo-service.js';
 
 export interface AppContext {
   config: Readonly<Config>;
@@ -16,6 +17,7 @@ export interface AppContext {
   deployments: DeploymentService;
   rollouts: RolloutService;
   monitoring: MonitoringService;
+  slos: SloService;
   /** The secret behind salted hashes (subject keys, hashed fields): configured, or created once in the store. */
   salt: () => Promise<string>;
   /**
@@ -87,6 +89,7 @@ export async function createContext(config: Readonly<Config>, options: { logger?
     deployments: createDeploymentService(store, registry),
     rollouts: createRolloutService(store, registry),
     monitoring: createMonitoringService(store, registry, saltOf),
+    slos: createSloService(store),
     salt: saltOf,
     logger: options.logger ?? createLogger(config.log.level),
   };

@@ -35,6 +35,7 @@ export async function startServer(config: Readonly<Config>, options: { examples?
   await gateway.manager.start();
   await gateway.router.start();
   gateway.armStats.start();
+  gateway.sli.start();
   gateway.monitor.start();
   const monitorLoop = new MonitorLoop({ config, store: ctx.store, service: ctx.monitoring, router: gateway.router, recorder: gateway.monitor, logger: ctx.logger });
   registerMonitoringMetrics(gateway.metrics.registry, monitorLoop, gateway.monitor);
@@ -76,6 +77,7 @@ export async function startServer(config: Readonly<Config>, options: { examples?
       await app.close();
       gateway.router.stop();
       await gateway.armStats.stop();
+      await gateway.sli.stop();
       await gateway.monitor.stop();
       await gateway.manager.drain();
     } finally {

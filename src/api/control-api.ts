@@ -14,6 +14,7 @@ import { parseMetadataPairs, type RegisterInput } from '../registry/registry-ser
 import type { AppContext } from '../context.js';
 import { registerRolloutApi } from './rollout-api.js';
 import { registerMonitoringApi } from './monitoring-api.js';
+import { registerSloApi } from './slo-api.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -241,6 +242,7 @@ export async function registerControlApi(api: FastifyInstance, ctx: AppContext):
 
   await registerRolloutApi(api, ctx);
   await registerMonitoringApi(api, ctx);
+  await registerSloApi(api, ctx);
 }
 
 function bearer(req: FastifyRequest): string | undefined {

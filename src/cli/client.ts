@@ -16,12 +16,14 @@ import type { ModelCard } from '../registry/card/index.js';
 import { parseModelRef } from '../registry/names.js';
 import type { ApplyResult, DeploymentInfo, DeploymentService } from '../rollout/deployment-service.js';
 import { parseDeploymentFiles } from '../rollout/deployment-spec.js';
+import { parseSloFiles } from '../slo/slo-spec.js';
 import type { GateReport } from '../rollout/gates.js';
 import type { FreezeInfo, RolloutStatus, StartOptions } from '../rollout/rollout-service.js';
 import type { EraseResult, MonitoringService } from '../monitoring/monitoring-service.js';
 import type { LiveDrift } from '../monitoring/live-drift.js';
 import type { QualityReport } from '../monitoring/labelled-quality.js';
 import type { FeedbackResult } from '../monitoring/feedback.js';
+import type { SloApplyResult, SloInfo, SloStatus } from '../slo/slo-service.js';
 
 export interface RegisterArgs {
   name: string;
@@ -93,6 +95,11 @@ export interface ModelgateClient {
   predictions(deployment: string, limit?: number): Promise<Awaited<ReturnType<MonitoringService['payloads']>>>;
   sendFeedback(body: unknown): Promise<FeedbackResult>;
   erase(subject: string): Promise<EraseResult>;
+  applySlos(file: DeploymentFileText): Promise<SloApplyResult[]>;
+  listSlos(): Promise<SloInfo[]>;
+  /** Every SLO, or the one named. */
+  sloStatus(name?: string): Promise<SloStatus[]>;
+  deleteSlo(name: string): Promise<{ name: string; deleted: true }>;
   close(): Promise<void>;
 }
 
@@ -177,6 +184,10 @@ export async function openLocalClient(config: Readonly<Config>): Promise<Modelga
     predictions: (d, limit) => ctx.monitoring.payloads(p, d, limit),
     sendFeedback: (body) => ctx.monitoring.feedback(p, body),
     erase: (subject) => ctx.monitoring.erase(p, subject),
+    applySlos: (f) => ctx.slos.apply(p, f.text, f.source),
+    listSlos: () => ctx.slos.list(p),
+    sloStatus: (name) => ctx.slos.status(p, name),
+    deleteSlo: (name) => ctx.slos.remove(p, name),
     close: () => store.close(),
   };
 }
@@ -299,6 +310,14 @@ export function openRemoteClient(baseUrl: string, key: string | undefined): Mode
     predictions: (d, limit) => call('GET', `${dep(d)}/predictions${limit !== undefined ? `?limit=${limit}` : ''}`),
     sendFeedback: (body) => call('POST', '/feedback', body),
     erase: (subject) => call('POST', '/privacy/erase', { subject }),
+    // Parsed here too, so mistakes name the file; the server checks the documents again.
+    applySlos: async (f) => {
+      parseSloFiles(f.text, f.source);
+      return call('PUT', '/slos', { text: f.text });
+    },
+    listSlos: () => call('GET', '/slos'),
+    sloStatus: async (name) => (name === undefined ? call('GET', '/slos/status') : [await call<SloStatus>('GET', `/slos/${enc(name)}/status`)]),
+    deleteSlo: (name) => call('DELETE', `/slos/${enc(name)}`),
     close: async () => undefined,
   };
 }

@@ -123,6 +123,7 @@ export const ERROR_CODES = {
 
   // SLOs
   MG_ERR_SLO_INVALID: { status: 400, message: 'The SLO file is invalid. Fix the field named in the message (apiVersion: modelgate/v1, kind: SLO, spec.deployment, spec.sli, spec.objective between 0 and 1, spec.window of at least 1h).' },
+  MG_ERR_SLO_NOT_FOUND: { status: 404, message: 'No SLO has that name. List SLOs with `modelgate slo list`, or create one with `modelgate slo apply -f`.' },
 
   // Store
   MG_ERR_STORE_UNAVAILABLE: { status: 503, message: 'The database cannot be reached. Check MODELGATE_DATABASE_URL and that the server is running.' },

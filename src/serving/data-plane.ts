@@ -20,6 +20,7 @@ import type { InferenceRunner } from './batching/batcher.js';
 import { decodeInferRequest, encodeInferResponse } from './protocol/v2.js';
 import { decodeV1Instances, encodeV1Response } from './protocol/v1.js';
 import type { ArmStatsRecorder } from '../rollout/arm-stats.js';
+import type { SliRecorder } from '../slo/sli-recorder.js';
 import type { DeploymentRoute, DeploymentRouter, RouteArm } from '../rollout/deployment-router.js';
 import { compareOutputs } from '../rollout/traffic/shadow-compare.js';
 import type { MonitorRecorder } from '../monitoring/recorder.js';
@@ -37,6 +38,8 @@ export interface DataPlaneDeps {
   /** Deployments: named endpoints with a traffic policy, which decide over a model of the same name. */
   router?: DeploymentRouter | undefined;
   armStats?: ArmStatsRecorder | undefined;
+  /** Counts behind the availability and latency SLOs. */
+  sli?: SliRecorder | undefined;
   /** Monitoring of deployment traffic: prediction log, profiles, data-quality checks. */
   monitor?: MonitorRecorder | undefined;
 }
@@ -77,7 +80,7 @@ export function v2Error(reply: FastifyReply, e: ModelgateError): FastifyReply {
 }
 
 export async function registerDataPlane(app: FastifyInstance, deps: DataPlaneDeps): Promise<void> {
-  const { config, manager, metrics, router, armStats, monitor } = deps;
+  const { config, manager, metrics, router, armStats, sli, monitor } = deps;
   const auth = new DataPlaneAuth(deps.store, config.auth.keyCacheMs);
   const authOn = config.auth.dataPlane === 'on';
   const maxTimeout = config.serving.requestTimeoutMs;
@@ -133,6 +136,7 @@ export async function registerDataPlane(app: FastifyInstance, deps: DataPlaneDep
       metrics.recordRequest(s.model, s.version, reply.statusCode, seconds);
       if (s.arm !== undefined && s.deployment !== undefined) {
         armStats?.answer(s.deployment.name, s.arm.name, s.arm.role, s.arm.version, reply.statusCode, seconds * 1000);
+        sli?.answer(s.deployment.name, reply.statusCode, seconds * 1000);
         if (monitor !== undefined && s.deployment.monitoring.enabled) {
           monitor.observe({ requestId: s.responseId ?? req.id, route: s.deployment, arm: s.arm, lv: s.lv, protocol: s.protocol ?? 'v2', headers: req.headers, body: req.body, inputs: s.inputs, outputs: s.outputs, rows: s.rows ?? 1, status: reply.statusCode, latencyMs: seconds * 1000, errorCode: s.errorCode, time: Date.now() });
         }

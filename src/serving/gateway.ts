@@ -8,6 +8,7 @@ import { ArmStatsRecorder } from '../rollout/arm-stats.js';
 import { DeploymentRouter } from '../rollout/deployment-router.js';
 import { createRolloutMetrics, type RolloutMetrics } from '../rollout/rollout-metrics.js';
 import { MonitorRecorder } from '../monitoring/recorder.js';
+import { SliRecorder } from '../slo/sli-recorder.js';
 
 export interface Gateway {
   manager: ModelManager;
@@ -15,6 +16,8 @@ export interface Gateway {
   armStats: ArmStatsRecorder;
   rolloutMetrics: RolloutMetrics;
   monitor: MonitorRecorder;
+  /** Per-minute availability and latency counts behind `slo status`. */
+  sli: SliRecorder;
   metrics: GatewayMetrics;
   version: string;
   closing: boolean;
@@ -32,5 +35,6 @@ export function createGateway(ctx: AppContext, salt: string): Gateway {
   const armStats = new ArmStatsRecorder(ctx.store, { flushMs: r.statsFlushMs, latencySamples: r.latencySamples, retentionMs: r.statsRetentionMs, logger: ctx.logger });
   const rolloutMetrics = createRolloutMetrics(metrics.registry, router, armStats);
   const monitor = new MonitorRecorder({ store: ctx.store, registry: ctx.registry, config: ctx.config, logger: ctx.logger, salt });
-  return { manager, router, armStats, rolloutMetrics, monitor, metrics, version, closing: false };
+  const sli = new SliRecorder(ctx.store, { flushMs: r.statsFlushMs, logger: ctx.logger });
+  return { manager, router, armStats, rolloutMetrics, monitor, sli, metrics, version, closing: false };
 }

@@ -255,6 +255,34 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
         await db.schema.createIndex('drift_results_slot_unique').unique().on('drift_results').columns(['deployment', 'version', 'at']).execute();
       },
     },
+    '0004_slos': {
+      async up(db: AnyDb) {
+        const pk = (c: any) => (dialect === 'sqlite' ? c.primaryKey().autoIncrement() : c.primaryKey()); // eslint-disable-line @typescript-eslint/no-explicit-any
+        await db.schema.createTable('slos')
+          .addColumn('name', 'text', (c) => c.primaryKey())
+          .addColumn('deployment', 'text', (c) => c.notNull())
+          .addColumn('spec', 'text', (c) => c.notNull())
+          .addColumn('document', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('created_by', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .addColumn('updated_by', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createTable('sli_counters')
+          .addColumn('id', id, pk)
+          .addColumn('deployment', 'text', (c) => c.notNull())
+          .addColumn('bucket', 'text', (c) => c.notNull())
+          .addColumn('replica', 'text', (c) => c.notNull())
+          .addColumn('total', big, (c) => c.notNull())
+          .addColumn('errors', big, (c) => c.notNull())
+          .addColumn('degraded', big, (c) => c.notNull())
+          .addColumn('latency', 'text', (c) => c.notNull())
+          .execute();
+        // One running total per replica and minute; any window adds the replicas up.
+        await db.schema.createIndex('sli_counters_bucket_unique').unique().on('sli_counters').columns(['deployment', 'bucket', 'replica']).execute();
+        await db.schema.createIndex('sli_counters_bucket_idx').on('sli_counters').column('bucket').execute();
+      },
+    },
   };
   return { getMigrations: async () => migrations };
 }

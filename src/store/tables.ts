@@ -264,6 +264,37 @@ export interface DriftResultsTable {
   report: string;
 }
 
+/** An applied SLO: the normalised SloSpec and the document as written. */
+export interface SlosTable {
+  name: string;
+  deployment: string;
+  /** SloSpec JSON. */
+  spec: string;
+  /** The SLO document JSON. */
+  document: string;
+  created_at: string;
+  created_by: string;
+  updated_at: string;
+  updated_by: string;
+}
+
+/** One replica's running SLI counts for a deployment and minute. */
+export interface SliCountersTable {
+  id: Generated<number>;
+  deployment: string;
+  /** Start of the minute (ISO). */
+  bucket: string;
+  replica: string;
+  /** Answers that count for availability (client errors, 4xx, do not). */
+  total: number;
+  /** Server errors (5xx). */
+  errors: number;
+  /** Degraded answers (fallbacks); always 0 until fallbacks exist. */
+  degraded: number;
+  /** JSON array: answers at or under each DURATION_BUCKETS bound (cumulative, as a histogram's le). */
+  latency: string;
+}
+
 export interface Tables {
   settings: SettingsTable;
   models: ModelsTable;
@@ -285,4 +316,6 @@ export interface Tables {
   feedback: FeedbackTable;
   monitor_profiles: MonitorProfilesTable;
   drift_results: DriftResultsTable;
+  slos: SlosTable;
+  sli_counters: SliCountersTable;
 }
