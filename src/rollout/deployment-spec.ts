@@ -1,7 +1,8 @@
 // The Deployment file (`apiVersion: modelgate/v1`, `kind: Deployment`): its schema, parsing from YAML or JSON,
 // validation with messages that name the field, and normalisation into the shape the rest of the code reads.
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { Value, ValueErrorType, type ValueError } from '@sinclair/typebox/value';
+import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { explainProblems } from '../config/schema-problems.js';
 import { parseAllDocuments } from 'yaml';
 import { BatchingSchema } from '../config/schema.js';
 import { ModelgateError } from '../errors/index.js';
@@ -225,7 +226,7 @@ export function validateDeploymentFile(value: unknown, source = 'the deployment'
   }
   const candidate = Value.Default(DeploymentFileSchema, Value.Clone(value));
   if (!Value.Check(DeploymentFileSchema, candidate)) {
-    const problems = explainProblems(DeploymentFileSchema, candidate);
+    const problems = explainProblems(DeploymentFileSchema, candidate, (path) => (/steps\[\d+\]$/.test(path) ? 'a step is one of setWeight: <percent>, pause: {duration?}, analysis: {interval?}, approval: {required}' : undefined));
     throw new ModelgateError('MG_ERR_DEPLOYMENT_INVALID', `${source} is not a valid Deployment: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? `; and ${problems.length - 5} more` : ''}`, { problems });
   }
   const file = candidate;
@@ -315,36 +316,6 @@ export function ms(d: string | number): number {
   const v = parseDuration(d);
   if (v === undefined) throw new ModelgateError('MG_ERR_DEPLOYMENT_INVALID', `"${d}" is not a duration; write e.g. 500ms, 30s, 5m, 24h.`);
   return v;
-}
-
-function explainProblems(schema: TSchema, value: unknown): string[] {
-  const out: string[] = [];
-  const seen = new Set<string>();
-  for (const e of Value.Errors(schema, value)) {
-    const text = explain(e);
-    if (!seen.has(text)) {
-      seen.add(text);
-      out.push(text);
-    }
-  }
-  return out;
-}
-
-function explain(e: ValueError): string {
-  const path = e.path.replace(/^\//, '').replace(/\/(\d+)(?=\/|$)/g, '[$1]').replace(/\//g, '.') || '(document)';
-  switch (e.type) {
-    case ValueErrorType.ObjectRequiredProperty:
-      return `${path}: missing required field`;
-    case ValueErrorType.ObjectAdditionalProperties: {
-      const allowed = Object.keys((e.schema as { properties?: Record<string, unknown> }).properties ?? {});
-      return `${path}: unknown field (allowed here: ${allowed.join(', ')})`;
-    }
-    case ValueErrorType.Union:
-      if (/steps\[\d+\]$/.test(path)) return `${path}: a step is one of setWeight: <percent>, pause: {duration?}, analysis: {interval?}, approval: {required}`;
-      return `${path}: ${e.message} (got ${JSON.stringify(e.value)})`;
-    default:
-      return `${path}: ${e.message}${e.value !== undefined && typeof e.value !== 'object' ? ` (got ${JSON.stringify(e.value)})` : ''}`;
-  }
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

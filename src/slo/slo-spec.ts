@@ -1,7 +1,8 @@
 // The SLO file (`apiVersion: modelgate/v1`, `kind: SLO`, in the spirit of OpenSLO): its schema, parsing from
 // YAML or JSON, validation with messages that name the field, and normalisation into `SloSpec`.
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { Value, ValueErrorType, type ValueError } from '@sinclair/typebox/value';
+import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { explainProblems } from '../config/schema-problems.js';
 import { parseAllDocuments } from 'yaml';
 import { ModelgateError } from '../errors/index.js';
 import { parseDuration } from '../rollout/duration.js';
@@ -145,7 +146,7 @@ export function validateSloDocument(value: unknown, source = 'the SLO'): SloSpec
   const name = isObject(value) && isObject(value.metadata) && typeof value.metadata.name === 'string' ? value.metadata.name : source;
   const candidate = Value.Default(SloFileSchema, Value.Clone(value));
   if (!Value.Check(SloFileSchema, candidate)) {
-    const problems = explainProblems(SloFileSchema, candidate);
+    const problems = explainProblems(SloFileSchema, candidate, (path, e) => (path === 'spec.sli.type' ? `must be one of ${SLI_TYPES.join(', ')} (got ${JSON.stringify(e.value)})` : undefined));
     throw new SloSpecError(`${name}: not a valid SLO: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? `; and ${problems.length - 5} more` : ''}`, { problems });
   }
   const file = candidate;
@@ -225,32 +226,6 @@ function checkSli(sli: SloFile['spec']['sli'], bad: (path: string, what: string)
 /** The histogram bound (seconds) a latency threshold in milliseconds falls on, if any. */
 export function latencyBucket(thresholdMs: number): number | undefined {
   return DURATION_BUCKETS.find((b) => Math.abs(b * 1000 - thresholdMs) <= 1e-9 * Math.max(1, thresholdMs));
-}
-
-function explainProblems(schema: TSchema, value: unknown): string[] {
-  const out: string[] = [];
-  for (const e of Value.Errors(schema, value)) {
-    const text = explain(e);
-    if (!out.includes(text)) out.push(text);
-  }
-  return out;
-}
-
-function explain(e: ValueError): string {
-  const path = e.path.replace(/^\//, '').replace(/\/(\d+)(?=\/|$)/g, '[$1]').replace(/\//g, '.') || '(document)';
-  switch (e.type) {
-    case ValueErrorType.ObjectRequiredProperty:
-      return `${path}: missing required field`;
-    case ValueErrorType.ObjectAdditionalProperties: {
-      const allowed = Object.keys((e.schema as { properties?: Record<string, unknown> }).properties ?? {});
-      return `${path}: unknown field (allowed here: ${allowed.join(', ')})`;
-    }
-    case ValueErrorType.Union:
-      if (path === 'spec.sli.type') return `${path}: must be one of ${SLI_TYPES.join(', ')} (got ${JSON.stringify(e.value)})`;
-      return `${path}: ${e.message} (got ${JSON.stringify(e.value)})`;
-    default:
-      return `${path}: ${e.message}${e.value !== undefined && typeof e.value !== 'object' ? ` (got ${JSON.stringify(e.value)})` : ''}`;
-  }
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

@@ -66,7 +66,7 @@ const FEW_VALUES = 5;
 /** Evidently bins a numerical column for Jensen-Shannon and PSI only when the reference has more distinct values. */
 export const BINNING_MIN_DISTINCT = 20;
 
-export const P_VALUE_TESTS: ReadonlySet<DriftTestName> = new Set(['ks', 'chisquare', 'z']);
+const P_VALUE_TESTS: ReadonlySet<DriftTestName> = new Set(['ks', 'chisquare', 'z']);
 export const DEFAULT_THRESHOLD: Readonly<Record<DriftTestName, number>> = {
   ks: 0.05,
   chisquare: 0.05,
@@ -262,11 +262,21 @@ export function driftReport(reference: DriftColumn[], current: DriftColumn[], op
     const test = options.tests?.[name] ?? chooseTest(type, ref.rows, distinctUnion(ref, cur));
     const threshold = options.thresholds?.[name] ?? DEFAULT_THRESHOLD[test];
     const { statistic, pValue } = runTest(name, test, type, ref, cur);
-    const drifted = P_VALUE_TESTS.has(test) ? (pValue as number) < threshold : statistic >= threshold;
-    const feature: FeatureDrift = { name, type, test, statistic, threshold, drifted, reference_rows: ref.rows, current_rows: cur.rows };
-    if (pValue !== undefined) feature.p_value = pValue;
-    features.push(feature);
+    features.push(featureVerdict(name, type, test, threshold, statistic, pValue, ref.rows, cur.rows));
   }
+  return datasetVerdict(features, shareThreshold);
+}
+
+/** One feature's entry: drifted when a p-value test's p is below the threshold, or a distance at or above it. */
+export function featureVerdict(name: string, type: ColumnType, test: DriftTestName, threshold: number, statistic: number, pValue: number | undefined, referenceRows: number, currentRows: number): FeatureDrift {
+  const drifted = P_VALUE_TESTS.has(test) ? (pValue as number) < threshold : statistic >= threshold;
+  const feature: FeatureDrift = { name, type, test, statistic, threshold, drifted, reference_rows: referenceRows, current_rows: currentRows };
+  if (pValue !== undefined) feature.p_value = pValue;
+  return feature;
+}
+
+/** The report over the features: dataset drift when at least `shareThreshold` of them drifted. */
+export function datasetVerdict(features: FeatureDrift[], shareThreshold: number): DriftReport {
   const drifted = features.filter((f) => f.drifted).length;
   const share = features.length ? drifted / features.length : 0;
   return {

@@ -12,7 +12,7 @@
 // histogram edges and quantiles (20 points), and value counts and bins are the histogram's; referenceFallbacks
 // says which features that applies to, so a caller can show it beside the report.
 import type { FeatureProfile, NumericalFeatureProfile, ReferenceProfile } from '../../registry/profile/types.js';
-import { BINNING_MIN_DISTINCT, checkDriftOptions, chooseTest, DEFAULT_THRESHOLD, P_VALUE_TESTS, type ColumnType, type DriftOptions, type DriftReport, type DriftTestName, type FeatureDrift } from '../drift/report.js';
+import { BINNING_MIN_DISTINCT, checkDriftOptions, chooseTest, datasetVerdict, DEFAULT_THRESHOLD, featureVerdict, type ColumnType, type DriftOptions, type DriftReport, type DriftTestName, type FeatureDrift } from '../drift/report.js';
 import { chiSquareDrift, histogramEdges, jensenShannonDistance, ksPValue, psi, zTestProportions } from '../drift/statistics.js';
 import { layoutFromReference, type LayoutFeature, type ProfileLayout, type WindowFeature, type WindowProfile } from './profile.js';
 import { QuantileSketch } from './sketch.js';
@@ -366,14 +366,9 @@ function report(pairs: { name: string; r: Side; c: Side }[], options: DriftOptio
     const test = options.tests?.[name] ?? chooseTest(type, r.n, distinctUnion(r, c));
     const threshold = options.thresholds?.[name] ?? DEFAULT_THRESHOLD[test];
     const { statistic, pValue } = runTest(name, test, type, r, c);
-    const drifted = P_VALUE_TESTS.has(test) ? (pValue as number) < threshold : statistic >= threshold;
-    const feature: FeatureDrift = { name, type, test, statistic, threshold, drifted, reference_rows: r.n, current_rows: c.n };
-    if (pValue !== undefined) feature.p_value = pValue;
-    features.push(feature);
+    features.push(featureVerdict(name, type, test, threshold, statistic, pValue, r.n, c.n));
   }
-  const drifted = features.filter((f) => f.drifted).length;
-  const share = features.length ? drifted / features.length : 0;
-  return { dataset_drift: features.length > 0 && share >= shareThreshold, drift_share: share, drifted_features: drifted, features, options: { share_threshold: shareThreshold } };
+  return datasetVerdict(features, shareThreshold);
 }
 
 /**
