@@ -3,6 +3,7 @@
 // and categories the reference never saw. Compiled once per version into flat arrays, so a request costs
 // two comparisons a value.
 import type { ReferenceProfile } from '../registry/profile/types.js';
+import type { ProfileLayout } from './profile/profile.js';
 import type { TensorMap } from '../runtime/types.js';
 
 export type QualityIssueKind = 'missing' | 'out_of_range' | 'unseen_category';
@@ -23,26 +24,26 @@ export interface QualityCheck {
 }
 
 /**
- * The check for a tabular version: `features` in tensor column order (the version's recorded order), `input`
- * its single 2-D input. Features the profile does not know are not checked. Undefined when nothing can be.
+ * The check for a tabular version, read off the layout its profiles are folded with (whose numerical bounds are
+ * already the reference range widened by the deployment's tolerance, and whose categories are the reference's):
+ * `columns[i]` is layout feature i's column in the `width`-wide input tensor `input`, -1 when it is not an
+ * input. A categorical feature is checked only when the reference listed all its categories. Undefined when
+ * nothing can be checked.
  */
-export function compileQualityCheck(profile: ReferenceProfile, features: readonly string[] | null, input: string | undefined, tolerance: number): QualityCheck | undefined {
-  if (!features || input === undefined) return undefined;
-  const byName = new Map(profile.features.map((f) => [f.name, f]));
-  const columns: QualityCheck['columns'] = [];
-  for (const [index, name] of features.entries()) {
-    const f = byName.get(name);
-    if (!f) continue;
-    if (f.type === 'numerical') {
-      if (f.min === null || f.max === null) continue;
-      const pad = (f.max - f.min) * tolerance;
-      columns.push({ index, name, lo: f.min - pad, hi: f.max + pad, categories: null });
-    } else if (f.otherCount === 0) {
-      // Only a complete category list can say a value was never seen.
-      columns.push({ index, name, lo: Number.NaN, hi: Number.NaN, categories: new Set(f.categories.map((c) => c.value)) });
+export function compileQualityCheck(layout: ProfileLayout, columns: Int32Array, width: number, input: string | undefined, profile: ReferenceProfile | null): QualityCheck | undefined {
+  if (input === undefined || !profile) return undefined;
+  const complete = new Set(profile.features.filter((f) => f.type === 'categorical' && f.otherCount === 0).map((f) => f.name));
+  const checked: QualityCheck['columns'] = [];
+  for (const [i, f] of layout.features.entries()) {
+    const index = columns[i]!;
+    if (index < 0 || !f.reference) continue;
+    if (f.kind === 'numerical') {
+      if (f.low !== null && f.high !== null) checked.push({ index, name: f.name, lo: f.low, hi: f.high, categories: null });
+    } else if (complete.has(f.name)) {
+      checked.push({ index, name: f.name, lo: Number.NaN, hi: Number.NaN, categories: new Set(f.categories) });
     }
   }
-  return columns.length === 0 ? undefined : { input, width: features.length, columns };
+  return checked.length === 0 ? undefined : { input, width, columns: checked };
 }
 
 /** The issues in one request's inputs, at most `limit` of them; empty when the request is clean. */

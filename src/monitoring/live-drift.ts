@@ -6,7 +6,7 @@ import type { ReferenceProfile } from '../registry/profile/types.js';
 import type { Tables } from '../store/tables.js';
 import type { DriftOptions, DriftReport } from './drift/report.js';
 import type { MonitoringSpec } from './monitoring-spec.js';
-import { driftBetweenWindows, driftFromProfiles } from './profile/profile-drift.js';
+import { driftBetweenWindows, driftFromProfiles, referenceFallbacks } from './profile/profile-drift.js';
 import { mergeProfiles, type WindowFeature, type WindowProfile } from './profile/profile.js';
 import { monitoringLayout, PREDICTION_FEATURE, SCORE_FEATURE } from './recorder.js';
 
@@ -128,7 +128,10 @@ export async function liveDrift(
       else {
         // A feature with no values in the window (all missing) has nothing to compare; its missing rate says so.
         const known = new Set(inputs.features.filter((f) => f.count > 0).map((f) => f.name));
-        v.drift = driftFromProfiles({ ...ref, features: ref.features.filter((f) => known.has(f.name)) }, p, { ...options, layout });
+        const compared = { ...ref, features: ref.features.filter((f) => known.has(f.name)) };
+        v.drift = driftFromProfiles(compared, p, { ...options, layout });
+        const approximate = referenceFallbacks(compared);
+        if (approximate.length > 0) v.note = `${approximate.map((f) => f.feature).join(', ')}: ${approximate[0]!.note}`;
       }
     } catch (e) {
       v.note = `drift could not be computed: ${(e as Error).message}`;

@@ -11,7 +11,7 @@ import type { MonitoringService } from './monitoring-service.js';
 import type { LiveDrift } from './live-drift.js';
 import type { QualityReport } from './labelled-quality.js';
 import type { MonitorRecorder } from './recorder.js';
-import { parseDuration } from '../rollout/duration.js';
+import { QUALITY_METRICS } from './reference-metrics.js';
 
 export interface ModelMetricValue {
   stable: number | null;
@@ -234,7 +234,7 @@ export function registerMonitoringMetrics(registry: PromRegistry, loop: MonitorL
       for (const [deployment, s] of loop.last()) {
         for (const v of s.quality?.versions ?? []) {
           const m = v.metrics as unknown as Record<string, unknown>;
-          for (const k of ['accuracy', 'precision', 'recall', 'f1', 'roc_auc', 'ece', 'mae', 'rmse']) if (typeof m[k] === 'number') this.set({ deployment, version: String(v.version), metric: k }, m[k]);
+          for (const k of QUALITY_METRICS) if (typeof m[k] === 'number') this.set({ deployment, version: String(v.version), metric: k }, m[k]);
         }
       }
     },
@@ -312,9 +312,4 @@ export function registerMonitoringMetrics(registry: PromRegistry, loop: MonitorL
       this.set(recorder.status().queuedRecords);
     },
   });
-}
-
-/** The live window a deployment is judged over by default. */
-export function windowMs(spec: { drift: { window: string | number } }): number {
-  return parseDuration(spec.drift.window) ?? 3_600_000;
 }

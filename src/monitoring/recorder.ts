@@ -61,8 +61,8 @@ interface VersionState {
   width: number;
   predictionIndex: number;
   scoreIndex: number;
+  /** Compiled with the layout, whose bounds carry the deployment's tolerance (the version state is per deployment). */
   check: QualityCheck | undefined;
-  checkTolerance: number;
   outputs: OutputPlan | undefined;
   backlog: Observation[];
   profile: ReferenceProfile | null;
@@ -158,7 +158,6 @@ export class MonitorRecorder {
     if (!route.monitoring.enabled) return undefined;
     const v = this.version(route, lv);
     if (v.state !== 'ready') return undefined;
-    this.qualityCheck(v, lv, route.monitoring.dataQuality.rangeTolerance);
     if (v.check === undefined) return undefined;
     const issues = checkInputs(v.check, inputs);
     if (issues.length === 0) return undefined;
@@ -216,7 +215,7 @@ export class MonitorRecorder {
     let v = this.versions.get(key);
     if (v !== undefined) fast.set(lv, v);
     if (v === undefined) {
-      v = { state: 'loading', layout: undefined, columns: new Int32Array(0), input: undefined, width: 0, predictionIndex: -1, scoreIndex: -1, check: undefined, checkTolerance: Number.NaN, outputs: undefined, backlog: [], profile: null, loaded: Promise.resolve(), bucket: undefined, bucketKey: undefined, scratch: [] };
+      v = { state: 'loading', layout: undefined, columns: new Int32Array(0), input: undefined, width: 0, predictionIndex: -1, scoreIndex: -1, check: undefined, outputs: undefined, backlog: [], profile: null, loaded: Promise.resolve(), bucket: undefined, bucketKey: undefined, scratch: [] };
       this.versions.set(key, v);
       fast.set(lv, v);
       const state = v;
@@ -246,19 +245,12 @@ export class MonitorRecorder {
     v.width = features.length;
     v.predictionIndex = layout.features.findIndex((f) => f.name === PREDICTION_FEATURE);
     v.scoreIndex = layout.features.findIndex((f) => f.name === SCORE_FEATURE);
+    v.check = compileQualityCheck(layout, columns, features.length, input, profile);
     v.profile = profile;
     v.state = 'ready';
     const backlog = v.backlog;
     v.backlog = [];
     for (const o of backlog) this.fold(v, o);
-  }
-
-  /** Compiles the version's data-quality check the first time a deployment with `tolerance` asks. */
-  private qualityCheck(v: VersionState, lv: LoadedVersion, tolerance: number): void {
-    if (v.checkTolerance !== tolerance && v.profile) {
-      v.check = compileQualityCheck(v.profile, lv.info.features, v.input, tolerance);
-      v.checkTolerance = tolerance;
-    }
   }
 
   private process(o: Observation): void {
