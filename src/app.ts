@@ -50,7 +50,7 @@ export async function buildApp(ctx: AppContext, gateway?: Gateway): Promise<Fast
   }, { prefix: '/api/v1' });
   if (gateway) {
     await app.register(async (dp) =>
-      registerDataPlane(dp, { config: ctx.config, store: ctx.store, manager: gateway.manager, router: gateway.router, armStats: gateway.armStats, sli: gateway.sli, monitor: gateway.monitor, metrics: gateway.metrics, logger: ctx.logger, version: gateway.version, isClosing: () => gateway.closing }),
+      registerDataPlane(dp, { config: ctx.config, store: ctx.store, manager: gateway.manager, router: gateway.router, armStats: gateway.armStats, sli: gateway.sli, monitor: gateway.monitor, degradation: gateway.degradation, reviews: ctx.reviews, metrics: gateway.metrics, logger: ctx.logger, version: gateway.version, isClosing: () => gateway.closing }),
     );
     app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => reply.header('content-type', gateway.metrics.contentType).send(await gateway.metrics.metricsText()));
   }

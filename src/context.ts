@@ -9,6 +9,9 @@ import { createRolloutService, type RolloutService } from './rollout/rollout-ser
 import { createMonitoringService, type MonitoringService } from './monitoring/monitoring-service.js';
 import { monitoringSalt } from './monitoring/salt.js';
 import { createSloService, type SloService } from './slo/slo-service.js';
+import { AlertManager } from './alerts/alert-manager.js';
+import { createIncidentService, type IncidentService } from './incidents/incident-service.js';
+import { createReviewService, type ReviewService } from './reviews/review-service.js';
 
 export interface AppContext {
   config: Readonly<Config>;
@@ -18,6 +21,10 @@ export interface AppContext {
   rollouts: RolloutService;
   monitoring: MonitoringService;
   slos: SloService;
+  /** Alerts and their notifications. Its timer (escalation, delivery) runs only once the server starts it. */
+  alerts: AlertManager;
+  incidents: IncidentService;
+  reviews: ReviewService;
   /** The secret behind salted hashes (subject keys, hashed fields): configured, or created once in the store. */
   salt: () => Promise<string>;
   /**
@@ -82,15 +89,31 @@ export async function createContext(config: Readonly<Config>, options: { logger?
     salt = undefined;
     throw e;
   }));
+  const monitoring = createMonitoringService(store, registry, saltOf);
+  const slos = createSloService(store);
+  const logger = options.logger ?? createLogger(config.log.level);
+  const incidents = createIncidentService(store, { slos });
+  let alerts: AlertManager;
+  try {
+    // Checks alerting's sinks and routes: a bad configuration stops here, not at the first page.
+    // SEV1 and SEV2 alerts open an incident (or join the deployment's open one).
+    alerts = new AlertManager({ store, config, logger, onRaised: async (alert) => void (await incidents.onAlert(alert)) });
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
   return {
     config,
     store,
     registry,
     deployments: createDeploymentService(store, registry),
     rollouts: createRolloutService(store, registry),
-    monitoring: createMonitoringService(store, registry, saltOf),
-    slos: createSloService(store),
+    monitoring,
+    slos,
+    incidents,
+    reviews: createReviewService(store, { monitoring }),
     salt: saltOf,
-    logger: options.logger ?? createLogger(config.log.level),
+    alerts,
+    logger,
   };
 }

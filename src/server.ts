@@ -10,12 +10,16 @@ import { packagePath } from './paths.js';
 import { createGateway, type Gateway } from './serving/gateway.js';
 import { RolloutController } from './rollout/rollout-controller.js';
 import { MonitorLoop, registerMonitoringMetrics } from './monitoring/monitor-loop.js';
+import { SloWatcher } from './slo/slo-watcher.js';
+import { Counter } from 'prom-client';
 
 export interface RunningServer {
   app: FastifyInstance;
   ctx: AppContext;
   gateway: Gateway;
   monitorLoop: MonitorLoop;
+  /** Evaluates SLOs and the other alert sources, raises alerts and takes the automatic actions. */
+  sloWatcher: SloWatcher;
   url: string;
   /** Set only on the start that created it. */
   adminKey: string | null;
@@ -55,6 +59,24 @@ export async function startServer(config: Readonly<Config>, options: { examples?
       })
     : null;
   controller?.start();
+  const actions = new Counter({ name: 'modelgate_slo_actions_total', help: 'Automatic actions taken by SLO policies (rollback, freeze, unfreeze, fallback_on, fallback_off), by deployment.', labelNames: ['deployment', 'action'] as const, registers: [gateway.metrics.registry] });
+  const sloWatcher = new SloWatcher({
+    store: ctx.store,
+    slos: ctx.slos,
+    rollouts: ctx.rollouts,
+    router: gateway.router,
+    alerts: ctx.alerts,
+    incidents: ctx.incidents,
+    logger: ctx.logger,
+    evaluateMs: config.alerting.evaluateMs,
+    lostRecords: () => gateway.monitor.status().lostRecords,
+    onTrafficChange: () => gateway.router.refreshAfterChange(),
+    onAction: (deployment, action) => actions.inc({ deployment, action }),
+    flush: () => gateway.sli.flush(),
+  });
+  sloWatcher.start();
+  ctx.alerts.registerMetrics(gateway.metrics.registry);
+  ctx.alerts.start();
   const app = await buildApp(ctx, gateway);
   await app.listen({ host: config.server.host, port: config.server.port });
   const addr = app.server.address();
@@ -73,6 +95,8 @@ export async function startServer(config: Readonly<Config>, options: { examples?
     timer.unref();
     try {
       await controller?.stop();
+      await sloWatcher.stop();
+      await ctx.alerts.stop();
       await monitorLoop.stop();
       await app.close();
       gateway.router.stop();
@@ -90,6 +114,7 @@ export async function startServer(config: Readonly<Config>, options: { examples?
     ctx,
     gateway,
     monitorLoop,
+    sloWatcher,
     url,
     adminKey: created?.key ?? null,
     close: () => (closing ??= shutdown()),

@@ -115,17 +115,29 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       assert.equal(w!.budget!.remaining, 1);
     });
 
-    it('reports latency SLOs from the counts and drift_free ones as unsupported', async () => {
+    it('reports latency SLOs from the counts, drift_free ones from the drift evaluations, accuracy ones as unsupported', async () => {
       const latency = exampleSlo('wok-latency', 'wok').replace('sli: { type: availability }', 'sli: { type: latency, thresholdMs: 10000 }');
       const drift = exampleSlo('wok-drift', 'wok').replace('sli: { type: availability }', 'sli: { type: drift_free }');
-      await server.ctx.slos.apply(admin, `${latency}---\n${drift}`);
+      const accuracy = exampleSlo('wok-accuracy', 'wok').replace('sli: { type: availability }', 'sli: { type: accuracy, minAccuracy: 0.8 }');
+      await server.ctx.slos.apply(admin, `${latency}---\n${drift}---\n${accuracy}`);
       const [l] = await server.ctx.slos.status(admin, 'wok-latency');
       assert.equal(l!.budget!.total, 50);
       assert.equal(l!.budget!.sli, 1, 'every answer within 10 s');
+      const [none] = await server.ctx.slos.status(admin, 'wok-drift');
+      assert.equal(none!.budget!.total, 0);
+      assert.match(none!.notes.join('\n'), /no drift evaluation/);
+      // Three evaluation slots, one with dataset drift (on either version: the slot is bad).
+      const slot = (m: number) => new Date(Date.now() - m * 60_000).toISOString();
+      const row = (at: string, version: number, drifted: number) => ({ deployment: 'wok', version, at, window_from: at, window_to: at, rows: 100, dataset_drift: drifted, drift_share: drifted ? 0.5 : 0, report: '{}' });
+      await server.ctx.store.db.insertInto('drift_results').values([row(slot(3), 1, 0), row(slot(2), 1, 1), row(slot(2), 2, 0), row(slot(1), 1, 0)]).execute();
       const [d] = await server.ctx.slos.status(admin, 'wok-drift');
-      assert.equal(d!.status, 'unsupported');
-      assert.equal(d!.budget, null);
-      assert.match(d!.notes.join('\n'), /Prometheus rules/);
+      assert.equal(d!.status, 'ok');
+      assert.equal(d!.budget!.total, 3);
+      assert.equal(d!.budget!.good, 2);
+      const [a] = await server.ctx.slos.status(admin, 'wok-accuracy');
+      assert.equal(a!.status, 'unsupported');
+      assert.equal(a!.budget, null);
+      assert.match(a!.notes.join('\n'), /Prometheus rules/);
     });
 
     it('serves status over HTTP and keeps the counts across a restart', async () => {
@@ -138,7 +150,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       assert.equal(s.budget.total, 200, 'the traffic before the restart still counts');
       assert.ok(s.firing.length > 0);
       const all = await fetch(`${server.url}/api/v1/slos/status`, { headers: { authorization: `Bearer ${adminKey}` } });
-      assert.equal(((await all.json()) as unknown[]).length, 5);
+      assert.equal(((await all.json()) as unknown[]).length, 6);
       const del = await fetch(`${server.url}/api/v1/slos/ghost-availability`, { method: 'DELETE', headers: { authorization: `Bearer ${adminKey}` } });
       assert.equal(del.status, 200);
       const gone = await fetch(`${server.url}/api/v1/slos/ghost-availability/status`, { headers: { authorization: `Bearer ${adminKey}` } });

@@ -15,6 +15,9 @@ import type { AppContext } from '../context.js';
 import { registerRolloutApi } from './rollout-api.js';
 import { registerMonitoringApi } from './monitoring-api.js';
 import { registerSloApi } from './slo-api.js';
+import { registerAlertsApi } from './alerts-api.js';
+import { registerIncidentsApi } from './incidents-api.js';
+import { registerReviewsApi } from './reviews-api.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -243,6 +246,9 @@ export async function registerControlApi(api: FastifyInstance, ctx: AppContext):
   await registerRolloutApi(api, ctx);
   await registerMonitoringApi(api, ctx);
   await registerSloApi(api, ctx);
+  await registerAlertsApi(api, ctx);
+  await registerIncidentsApi(api, ctx);
+  await registerReviewsApi(api, ctx);
 }
 
 function bearer(req: FastifyRequest): string | undefined {

@@ -98,6 +98,24 @@ export async function registerRolloutApi(api: FastifyInstance, ctx: AppContext):
     },
   );
 
+  api.post<Named & { Body: { on: boolean; reason?: string } }>(
+    '/deployments/:name/fallback',
+    {
+      schema: {
+        tags: ['deployments'],
+        summary: 'Send every request to the fallback chain (on) or back to the arms (off), by hand (operator; audited)',
+        params: DeploymentParams,
+        body: Type.Object({ on: Type.Boolean({ description: 'true: answer from spec.resilience.fallback; false: back to the arms' }), reason: Reason }, { additionalProperties: false }),
+        response: { 200: Loose('DeploymentInfo'), ...errors },
+      },
+    },
+    async (req) => {
+      const r = await deployments.fallback(req.principal, req.params.name, req.body.on, req.body.reason);
+      await ctx.refreshRoutes?.();
+      return r;
+    },
+  );
+
   api.get<Named & { Querystring: { at?: string } }>(
     '/deployments/:name/history',
     {

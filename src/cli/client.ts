@@ -24,6 +24,9 @@ import type { LiveDrift } from '../monitoring/live-drift.js';
 import type { QualityReport } from '../monitoring/labelled-quality.js';
 import type { FeedbackResult } from '../monitoring/feedback.js';
 import type { SloApplyResult, SloInfo, SloStatus } from '../slo/slo-service.js';
+import type { AlertDetail, AlertInfo, AlertListFilter, SilenceInfo, SilenceInput } from '../alerts/types.js';
+import type { IncidentDetail, IncidentInfo, IncidentListQuery } from '../incidents/incident-service.js';
+import type { ReviewInfo, ReviewListQuery } from '../reviews/review-service.js';
 
 export interface RegisterArgs {
   name: string;
@@ -74,6 +77,7 @@ export interface ModelgateClient {
   getDeployment(name: string): Promise<DeploymentInfo>;
   deleteDeployment(name: string): Promise<{ name: string; deleted: true }>;
   killDeployment(name: string, on: boolean, reason?: string): Promise<DeploymentInfo>;
+  fallbackDeployment(name: string, on: boolean, reason?: string): Promise<DeploymentInfo>;
   deploymentHistory(name: string, at?: string): Promise<TrafficHistory>;
   rolloutStatus(deployment: string): Promise<RolloutStatus>;
   listRollouts(deployment: string): Promise<RolloutStatus[]>;
@@ -100,6 +104,19 @@ export interface ModelgateClient {
   /** Every SLO, or the one named. */
   sloStatus(name?: string): Promise<SloStatus[]>;
   deleteSlo(name: string): Promise<{ name: string; deleted: true }>;
+  listAlerts(filter: AlertListFilter): Promise<AlertInfo[]>;
+  getAlert(id: number): Promise<AlertDetail>;
+  ackAlert(id: number, note?: string): Promise<AlertInfo>;
+  createSilence(input: SilenceInput): Promise<SilenceInfo>;
+  listSilences(includeExpired: boolean): Promise<SilenceInfo[]>;
+  expireSilence(id: number): Promise<SilenceInfo>;
+  listIncidents(q: IncidentListQuery): Promise<IncidentInfo[]>;
+  getIncident(id: number): Promise<IncidentDetail>;
+  ackIncident(id: number, note?: string): Promise<IncidentInfo>;
+  resolveIncident(id: number, resolution?: string): Promise<IncidentInfo & { postmortem: string }>;
+  listReviews(q: ReviewListQuery): Promise<ReviewInfo[]>;
+  getReview(id: number): Promise<ReviewInfo>;
+  decideReview(id: number, label: number | string, note?: string): Promise<ReviewInfo & { feedback: FeedbackResult }>;
   close(): Promise<void>;
 }
 
@@ -164,6 +181,7 @@ export async function openLocalClient(config: Readonly<Config>): Promise<Modelga
     getDeployment: (name) => deployments.get(p, name),
     deleteDeployment: (name) => deployments.remove(p, name),
     killDeployment: (name, on, reason) => deployments.kill(p, name, on, reason),
+    fallbackDeployment: (name, on, reason) => deployments.fallback(p, name, on, reason),
     deploymentHistory: (name, at) => deployments.history(p, name, at),
     rolloutStatus: (d) => rollouts.status(p, d),
     listRollouts: (d) => rollouts.list(p, d),
@@ -188,6 +206,19 @@ export async function openLocalClient(config: Readonly<Config>): Promise<Modelga
     listSlos: () => ctx.slos.list(p),
     sloStatus: (name) => ctx.slos.status(p, name),
     deleteSlo: (name) => ctx.slos.remove(p, name),
+    listAlerts: (f) => ctx.alerts.list(p, f),
+    getAlert: (id) => ctx.alerts.get(p, id),
+    ackAlert: (id, note) => ctx.alerts.ack(p, id, note),
+    createSilence: (input) => ctx.alerts.silence(p, input),
+    listSilences: (includeExpired) => ctx.alerts.listSilences(p, { includeExpired }),
+    expireSilence: (id) => ctx.alerts.expireSilence(p, id),
+    listIncidents: (q) => ctx.incidents.list(p, q),
+    getIncident: (id) => ctx.incidents.get(p, id),
+    ackIncident: (id, note) => ctx.incidents.ack(p, id, note),
+    resolveIncident: (id, resolution) => ctx.incidents.resolve(p, id, { resolution }),
+    listReviews: (q) => ctx.reviews.list(p, q),
+    getReview: (id) => ctx.reviews.get(p, id),
+    decideReview: (id, label, note) => ctx.reviews.decide(p, id, { label, note }),
     close: () => store.close(),
   };
 }
@@ -283,6 +314,7 @@ export function openRemoteClient(baseUrl: string, key: string | undefined): Mode
     getDeployment: (name) => call('GET', dep(name)),
     deleteDeployment: (name) => call('DELETE', dep(name)),
     killDeployment: (name, on, reason) => call('POST', `${dep(name)}/kill`, { on, ...withReason(reason) }),
+    fallbackDeployment: (name, on, reason) => call('POST', `${dep(name)}/fallback`, { on, ...withReason(reason) }),
     deploymentHistory: (name, at) => call('GET', `${dep(name)}/history${at !== undefined ? `?at=${enc(at)}` : ''}`),
     rolloutStatus: (d) => call('GET', `${dep(d)}/rollout`),
     listRollouts: (d) => call('GET', `${dep(d)}/rollouts`),
@@ -318,6 +350,24 @@ export function openRemoteClient(baseUrl: string, key: string | undefined): Mode
     listSlos: () => call('GET', '/slos'),
     sloStatus: async (name) => (name === undefined ? call('GET', '/slos/status') : [await call<SloStatus>('GET', `/slos/${enc(name)}/status`)]),
     deleteSlo: (name) => call('DELETE', `/slos/${enc(name)}`),
+    listAlerts: (f) => {
+      const params = new URLSearchParams();
+      for (const k of ['status', 'deployment', 'severity', 'limit'] as const) if (f[k] !== undefined) params.set(k, String(f[k]));
+      const qs = params.toString();
+      return call('GET', `/alerts${qs ? `?${qs}` : ''}`);
+    },
+    getAlert: (id) => call('GET', `/alerts/${id}`),
+    ackAlert: (id, note) => call('POST', `/alerts/${id}/ack`, note !== undefined ? { note } : {}),
+    createSilence: ({ durationMs, ...rest }) => call('POST', '/silences', { ...rest, ...(durationMs !== undefined ? { duration: durationMs } : {}) }),
+    listSilences: (includeExpired) => call('GET', `/silences${includeExpired ? '?all=true' : ''}`),
+    expireSilence: (id) => call('DELETE', `/silences/${id}`),
+    listIncidents: (q) => call('GET', `/incidents${listQuery(q)}`),
+    getIncident: (id) => call('GET', `/incidents/${id}`),
+    ackIncident: (id, note) => call('POST', `/incidents/${id}/ack`, note !== undefined ? { note } : {}),
+    resolveIncident: (id, resolution) => call('POST', `/incidents/${id}/resolve`, resolution !== undefined ? { resolution } : {}),
+    listReviews: (q) => call('GET', `/reviews${listQuery(q)}`),
+    getReview: (id) => call('GET', `/reviews/${id}`),
+    decideReview: (id, label, note) => call('POST', `/reviews/${id}/decision`, { label, ...(note !== undefined ? { note } : {}) }),
     close: async () => undefined,
   };
 }
@@ -328,6 +378,16 @@ function clean(q: WindowQuery): { window?: string; to?: string; against?: 'refer
 
 function query(q: WindowQuery): string {
   const params = new URLSearchParams(clean(q));
+  const s = params.toString();
+  return s ? `?${s}` : '';
+}
+
+/** ?status=&deployment=&limit= for the incident and review lists. */
+function listQuery(q: { status?: string | undefined; deployment?: string | undefined; limit?: number | undefined }): string {
+  const params = new URLSearchParams();
+  if (q.status !== undefined) params.set('status', q.status);
+  if (q.deployment !== undefined) params.set('deployment', q.deployment);
+  if (q.limit !== undefined) params.set('limit', String(q.limit));
   const s = params.toString();
   return s ? `?${s}` : '';
 }

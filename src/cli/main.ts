@@ -10,6 +10,9 @@ import { registerAuditCommands } from './commands/audit.js';
 import { registerDriftCommands } from './commands/drift.js';
 import { registerMonitoringCommands } from './commands/monitoring.js';
 import { registerSloCommands } from './commands/slo.js';
+import { registerAlertCommands } from './commands/alerts.js';
+import { registerIncidentCommands } from './commands/incidents.js';
+import { registerReviewCommands } from './commands/reviews.js';
 import { registerDeploymentCommands } from './commands/deployments.js';
 import { registerFreezeCommands } from './commands/freeze.js';
 import { registerHistoryCommand } from './commands/history.js';
@@ -51,6 +54,9 @@ export function buildProgram(): Command {
   registerDriftCommands(program);
   registerMonitoringCommands(program);
   registerSloCommands(program);
+  registerAlertCommands(program);
+  registerIncidentCommands(program);
+  registerReviewCommands(program);
   return program;
 }
 

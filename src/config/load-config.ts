@@ -2,6 +2,7 @@
 // The result is validated against ConfigSchema and deep-frozen; nothing changes it afterwards.
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import type { TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { parse as parseYaml } from 'yaml';
 import { ModelgateError } from '../errors/index.js';
@@ -43,6 +44,13 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
   const models = (candidate as { serving?: { models?: Record<string, { batching?: unknown }> } }).serving?.models;
   for (const entry of Object.values(models ?? {})) {
     if (entry && typeof entry === 'object' && entry.batching && typeof entry.batching === 'object') entry.batching = Value.Default(BatchingSchema, entry.batching);
+  }
+  // The same for each alerting sink (timeoutMs) and route (page, ticket, escalate).
+  const alerting = (candidate as { alerting?: Record<'sinks' | 'routes', Record<string, unknown> | undefined> }).alerting;
+  for (const key of ['sinks', 'routes'] as const) {
+    const entrySchema = Object.values((ConfigSchema.properties.alerting.properties[key] as unknown as { patternProperties: Record<string, TSchema> }).patternProperties)[0]!;
+    const entries = alerting?.[key];
+    for (const [name, entry] of Object.entries(entries ?? {})) if (entry && typeof entry === 'object') entries![name] = Value.Default(entrySchema, entry);
   }
   if (!Value.Check(ConfigSchema, candidate)) {
     const problems = [...Value.Errors(ConfigSchema, candidate)]

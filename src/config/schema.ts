@@ -99,6 +99,57 @@ export const ConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    alerting: Type.Object(
+      {
+        evaluateMs: Type.Integer({ minimum: 100, default: 15_000, description: 'How often SLOs and the other alert sources are evaluated, alerts raised or resolved, and the automatic actions taken.' }),
+        deliverMs: Type.Integer({ minimum: 50, default: 1000, description: 'How often pending notifications are sent (and failed ones retried).' }),
+        sinks: Type.Record(
+          Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$' }),
+          Type.Object(
+            {
+              type: Type.Union([Type.Literal('webhook'), Type.Literal('slack'), Type.Literal('pagerduty'), Type.Literal('log')]),
+              url: Type.Optional(Type.String({ minLength: 1, description: 'webhook, slack, pagerduty: where to POST (pagerduty default: https://events.pagerduty.com/v2/enqueue).' })),
+              secret: Type.Optional(Type.String({ minLength: 16, description: 'webhook: the HMAC-SHA256 key for the x-modelgate-signature header. Prefer secretEnv.' })),
+              secretEnv: Type.Optional(Type.String({ minLength: 1, description: 'webhook: the environment variable holding the HMAC key.' })),
+              routingKey: Type.Optional(Type.String({ minLength: 1, description: 'pagerduty: the integration (routing) key. Prefer routingKeyEnv.' })),
+              routingKeyEnv: Type.Optional(Type.String({ minLength: 1 })),
+              timeoutMs: Type.Integer({ minimum: 100, default: 5000 }),
+            },
+            { additionalProperties: false },
+          ),
+          { default: {}, description: 'Where notifications go, by name. The log sink `log` always exists.' },
+        ),
+        routes: Type.Record(
+          Type.String({ minLength: 1 }),
+          Type.Object(
+            {
+              page: Type.Array(Type.String(), { default: [], description: 'Sinks for SEV1 and SEV2 (paging).' }),
+              ticket: Type.Array(Type.String(), { default: [], description: 'Sinks for SEV3 (a ticket, handled in business hours).' }),
+              escalate: Type.Array(Type.String(), { default: [], description: 'Sinks told when an alert is not acknowledged by its deadline.' }),
+            },
+            { additionalProperties: false },
+          ),
+          { default: {}, description: 'Routes by model owner team; `default` takes alerts of teams without a route. SEV4 goes to the log for the weekly review.' },
+        ),
+        ackDeadline: Type.Object(
+          {
+            SEV1: Type.Union([Type.String(), Type.Number()], { default: '5m' }),
+            SEV2: Type.Union([Type.String(), Type.Number()], { default: '30m' }),
+            SEV3: Type.Union([Type.String(), Type.Number()], { default: '3d' }),
+          },
+          { default: {}, additionalProperties: false, description: 'How long an alert may stay unacknowledged before it is escalated.' },
+        ),
+        retry: Type.Object(
+          {
+            maxAttempts: Type.Integer({ minimum: 1, maximum: 50, default: 8 }),
+            initialBackoffMs: Type.Integer({ minimum: 10, default: 1000 }),
+            maxBackoffMs: Type.Integer({ minimum: 10, default: 300_000 }),
+          },
+          { default: {}, additionalProperties: false, description: 'Delivery retries, with jittered exponential backoff.' },
+        ),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     registry: Type.Object(
       {
         maxArtifactBytes: Type.Integer({ minimum: 1, default: 2 * 1024 * 1024 * 1024 }),

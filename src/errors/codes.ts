@@ -125,6 +125,22 @@ export const ERROR_CODES = {
   MG_ERR_SLO_INVALID: { status: 400, message: 'The SLO file is invalid. Fix the field named in the message (apiVersion: modelgate/v1, kind: SLO, spec.deployment, spec.sli, spec.objective between 0 and 1, spec.window of at least 1h).' },
   MG_ERR_SLO_NOT_FOUND: { status: 404, message: 'No SLO has that name. List SLOs with `modelgate slo list`, or create one with `modelgate slo apply -f`.' },
 
+  // Alerts, incidents, reviews
+  MG_ERR_ALERT_NOT_FOUND: { status: 404, message: 'No alert has that id. List alerts with `modelgate alerts list`.' },
+  MG_ERR_ALERT_INVALID: { status: 400, message: 'The alert request is invalid: the message names the field.' },
+  MG_ERR_ALERT_INVALID_STATE: { status: 409, message: 'The alert is not in a state that allows this (a resolved alert cannot be acknowledged).' },
+  MG_ERR_SILENCE_INVALID: { status: 400, message: 'The silence is invalid: give a duration (or an end time after its start), a reason, and at least one matcher or --all.' },
+  MG_ERR_SILENCE_NOT_FOUND: { status: 404, message: 'No silence has that id. List them with `modelgate alerts silences`.' },
+  MG_ERR_INCIDENT_NOT_FOUND: { status: 404, message: 'No incident has that id. List incidents with `modelgate incidents list`.' },
+  MG_ERR_INCIDENT_INVALID_STATE: { status: 409, message: 'The incident is not in a state that allows this (a resolved incident cannot be acknowledged or resolved again).' },
+  MG_ERR_REVIEW_NOT_FOUND: { status: 404, message: 'No review has that id. List the queue with `modelgate reviews list`.' },
+  MG_ERR_REVIEW_ALREADY_DECIDED: { status: 409, message: 'This review has been decided already; a decision is final (send a correcting label with `modelgate feedback` instead).' },
+  MG_ERR_REVIEW_INVALID: { status: 400, message: 'The review decision is invalid: send a label (a number or a string).' },
+
+  // Degradation
+  MG_ERR_FALLBACK_UNAVAILABLE: { status: 409, message: 'The deployment has no fallback chain (spec.resilience.fallback). Add one and apply the deployment, then switch to it.' },
+  MG_ERR_INFER_CIRCUIT_OPEN: { status: 503, message: 'The version\'s circuit breaker is open after repeated failures and no fallback answered. Retry later.' },
+
   // Store
   MG_ERR_STORE_UNAVAILABLE: { status: 503, message: 'The database cannot be reached. Check MODELGATE_DATABASE_URL and that the server is running.' },
   MG_ERR_STORE_MIGRATION_FAILED: { status: 500, message: 'A database migration failed; nothing was changed. The message names the migration.' },

@@ -130,6 +130,11 @@ export class MonitorRecorder {
     return { ...this.log.status(), ...this.counters, redactions };
   }
 
+  /** A request as the deployment's monitoring redacts it (fields and detectors), for anything kept outside the log. */
+  redact(route: DeploymentRoute, value: unknown): unknown {
+    return this.plan(route).redactor.redact(value);
+  }
+
   private plan(route: DeploymentRoute): Plan {
     let p = this.plans.get(route);
     if (p === undefined) {

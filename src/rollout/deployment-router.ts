@@ -11,6 +11,7 @@ import { requestView, routingKey, type RequestView } from './traffic/request-vie
 import { bucketOf } from './traffic/sticky-hash.js';
 import { compileRules, evaluateRules, type CompiledRules } from './traffic/targeting.js';
 import { monitoringOf, type MonitoringSpec } from '../monitoring/monitoring-spec.js';
+import { policyOf, resilienceOf, type FallbackStep, type PolicySpec, type ResilienceSpec } from '../serving/resilience/resilience-spec.js';
 
 export interface RouteArm {
   name: string;
@@ -40,6 +41,35 @@ export interface DeploymentRoute {
   features: ReadonlySet<string>;
   /** The monitoring section, defaults filled. */
   monitoring: MonitoringSpec;
+  resilience: ResilienceSpec;
+  policy: PolicySpec;
+  /** The fallback chain, resolved. */
+  fallbacks: FallbackTarget[];
+  /** Set while the deployment is switched to its fallback chain (by hand, or by an SLO policy). */
+  fallbackSwitch: FallbackSwitch | null;
+  /** Every version this deployment holds loaded (arms and fallback steps). */
+  held: HeldVersion[];
+}
+
+/** A model version the deployment keeps loaded: an arm's, or a fallback step's. */
+export interface HeldVersion {
+  model: string;
+  version: number;
+  key: string;
+}
+
+/** A fallback step with its version resolved (version and model steps name the version they answer with). */
+export type FallbackTarget =
+  | { kind: 'version' | 'model'; model: string; version: number; key: string }
+  | { kind: 'cache' }
+  | { kind: 'static'; step: Extract<FallbackStep, { kind: 'static' }> }
+  | { kind: 'review' };
+
+export interface FallbackSwitch {
+  mode: 'manual' | 'auto';
+  reason: string;
+  setBy: string;
+  setAt: string;
 }
 
 export interface Choice {
@@ -53,6 +83,8 @@ export class DeploymentRouter {
   private refreshing: Promise<void> | undefined;
   private again = false;
   private started = false;
+  /** Called after a refresh changed some deployment (state kept per deployment or version can be dropped). */
+  onChange: (() => void) | undefined;
 
   constructor(private readonly deps: { config: Readonly<Config>; store: Store; manager: ModelManager; logger: Logger }) {}
 
@@ -118,12 +150,17 @@ export class DeploymentRouter {
   private async doRefresh(): Promise<void> {
     const db = this.deps.store.db;
     const rows = await db.selectFrom('deployments').select(['name', 'model', 'spec', 'arms', 'kill_switch']).execute();
-    const aliases = rows.length === 0 ? [] : await db.selectFrom('aliases').innerJoin('models', 'models.id', 'aliases.model_id').select(['models.name as model', 'aliases.alias as alias', 'aliases.version as version']).where('models.name', 'in', [...new Set(rows.map((r) => r.model))]).execute();
+    const switches = new Map((await db.selectFrom('deployment_fallbacks').selectAll().execute()).map((f) => [f.deployment, { mode: f.mode, reason: f.reason, setBy: f.set_by, setAt: f.set_at } satisfies FallbackSwitch]));
+    const models = new Set(rows.map((r) => r.model));
+    for (const r of rows) for (const m of fallbackModels(r.spec)) models.add(m);
+    const aliases = rows.length === 0 ? [] : await db.selectFrom('aliases').innerJoin('models', 'models.id', 'aliases.model_id').select(['models.name as model', 'aliases.alias as alias', 'aliases.version as version']).where('models.name', 'in', [...models]).execute();
     const aliasOf = new Map(aliases.map((a) => [`${a.model}@${a.alias}`, a.version]));
     const next = new Map<string, DeploymentRoute>();
     const changed: { row: (typeof rows)[number]; fingerprint: string; old: DeploymentRoute | undefined }[] = [];
     for (const row of rows) {
-      const fingerprint = `${row.model}\u0000${row.spec}\u0000${row.arms}\u0000${row.kill_switch}\u0000${aliases.filter((a) => a.model === row.model).map((a) => `${a.alias}=${a.version}`).join(',')}`;
+      const own = new Set([row.model, ...fallbackModels(row.spec)]);
+      const sw = switches.get(row.name);
+      const fingerprint = `${row.model}\u0000${row.spec}\u0000${row.arms}\u0000${row.kill_switch}\u0000${aliases.filter((a) => own.has(a.model)).map((a) => `${a.model}@${a.alias}=${a.version}`).join(',')}\u0000${sw ? `${sw.mode}:${sw.setAt}` : ''}`;
       const old = this.routes.get(row.name);
       if (old && old.fingerprint === fingerprint) next.set(row.name, old);
       else changed.push({ row, fingerprint, old });
@@ -133,7 +170,7 @@ export class DeploymentRouter {
     const featuresOf = new Map(featureRows.map((f) => [`${f.model}@${f.version}`, JSON.parse(f.features!) as string[]]));
     for (const { row, fingerprint, old } of changed) {
       try {
-        next.set(row.name, this.compile(row.name, row.model, JSON.parse(row.spec) as DeploymentSpec, JSON.parse(row.arms) as Arm[], row.kill_switch === 1, aliasOf, featuresOf, fingerprint));
+        next.set(row.name, this.compile(row.name, row.model, JSON.parse(row.spec) as DeploymentSpec, JSON.parse(row.arms) as Arm[], row.kill_switch === 1, aliasOf, featuresOf, fingerprint, switches.get(row.name) ?? null));
       } catch (err) {
         // A policy that no longer compiles (an alias removed) keeps the last good one serving.
         this.deps.logger.error({ err, deployment: row.name }, 'deployment policy cannot be compiled; the previous policy keeps serving');
@@ -147,19 +184,20 @@ export class DeploymentRouter {
     for (const r of before.values()) {
       const now = next.get(r.name);
       if (now === r) continue;
-      const keep = new Set(now ? [...now.arms.values()].map((a) => a.key) : []);
-      for (const a of r.arms.values()) if (!keep.has(a.key)) this.deps.manager.unhold(r.model, a.version, `deployment:${r.name}`);
+      const keep = new Set(now ? now.held.map((h) => h.key) : []);
+      for (const h of r.held) if (!keep.has(h.key)) this.deps.manager.unhold(h.model, h.version, `deployment:${r.name}`);
       if (!now) this.deps.logger.info({ deployment: r.name }, 'deployment removed; no longer served');
     }
+    if (changed.length > 0 || next.size !== before.size) this.onChange?.();
   }
 
   private holdAll(r: DeploymentRoute): void {
-    for (const a of r.arms.values()) {
-      void this.deps.manager.hold(r.model, a.version, `deployment:${r.name}`, r.batching).catch((err: unknown) => this.deps.logger.warn({ err, deployment: r.name, version: a.version }, 'cannot load a version of a deployment'));
+    for (const h of r.held) {
+      void this.deps.manager.hold(h.model, h.version, `deployment:${r.name}`, h.model === r.model ? r.batching : undefined).catch((err: unknown) => this.deps.logger.warn({ err, deployment: r.name, model: h.model, version: h.version }, 'cannot load a version of a deployment'));
     }
   }
 
-  private compile(name: string, model: string, spec: DeploymentSpec, arms: Arm[], killSwitch: boolean, aliasOf: Map<string, number>, featuresOf: Map<string, string[]>, fingerprint: string): DeploymentRoute {
+  private compile(name: string, model: string, spec: DeploymentSpec, arms: Arm[], killSwitch: boolean, aliasOf: Map<string, number>, featuresOf: Map<string, string[]>, fingerprint: string, fallbackSwitch: FallbackSwitch | null): DeploymentRoute {
     const resolved = new Map<string, RouteArm>();
     for (const a of arms) {
       const version = /^\d+$/.test(a.version) ? Number(a.version) : aliasOf.get(`${model}@${a.version}`);
@@ -171,6 +209,21 @@ export class DeploymentRouter {
     // Stable first, canary right after it: a ramp then only moves users from stable to canary.
     const served = [...resolved.values()].filter((a) => a.role === 'stable' || a.role === 'canary').sort((x, y) => (x.role === y.role ? 0 : x.role === 'stable' ? -1 : 1));
     const table = compileWeights(served.map((a) => ({ name: a.name, weight: a.weight })));
+    const resilience = resilienceOf(spec);
+    const fallbacks: FallbackTarget[] = resilience.fallback.map((f, i) => {
+      if (f.kind !== 'version' && f.kind !== 'model') return f.kind === 'static' ? { kind: 'static', step: f } : { kind: f.kind };
+      const m = f.kind === 'model' ? f.model : model;
+      const ref = String(f.version);
+      const version = /^\d+$/.test(ref) ? Number(ref) : aliasOf.get(`${m}@${ref}`);
+      if (version === undefined) throw new Error(`resilience.fallback[${i}]: model ${m} has no alias ${ref}`);
+      return { kind: f.kind, model: m, version, key: `${m}@${version}` };
+    });
+    // The breaker is on by default only with a fallback chain: without one, an open circuit just turns a flaky
+    // version's failures into refusals.
+    resilience.circuitBreaker.enabled ??= fallbacks.length > 0;
+    const held = new Map<string, HeldVersion>();
+    for (const a of resolved.values()) held.set(a.key, { model, version: a.version, key: a.key });
+    for (const f of fallbacks) if (f.kind === 'version' || f.kind === 'model') held.set(f.key, { model: f.model, version: f.version, key: f.key });
     const rules = spec.targeting.length > 0 ? compileRules(spec.targeting, [...resolved.values()].filter((a) => a.role !== 'shadow' && a.role !== 'standby').map((a) => a.name)) : null;
     return {
       name,
@@ -187,6 +240,11 @@ export class DeploymentRouter {
       features: new Set([...resolved.values()].flatMap((a) => featuresOf.get(a.key) ?? [])),
       shadowOptions: { tolerance: spec.shadow.tolerance, ...(spec.shadow.labelOutput ? { labelOutput: spec.shadow.labelOutput } : {}) },
       monitoring: monitoringOf(spec),
+      resilience,
+      policy: policyOf(spec),
+      fallbacks,
+      fallbackSwitch,
+      held: [...held.values()],
       fingerprint,
     };
   }
@@ -229,4 +287,10 @@ export class DeploymentRouter {
     if (lv.state !== 'ready') throw Object.assign(new Error(`${lv.key} failed to load: ${lv.error ?? 'unknown error'}`), { key: lv.key });
     return { arm: route.stable, lv };
   }
+}
+
+/** Models other than the deployment's own that its fallback chain names (their aliases are resolved too). */
+function fallbackModels(specText: string): string[] {
+  const spec = JSON.parse(specText) as { resilience?: { fallback?: { kind: string; model?: string }[] } };
+  return (spec.resilience?.fallback ?? []).flatMap((f) => (f.kind === 'model' && f.model !== undefined ? [f.model] : []));
 }

@@ -1,5 +1,6 @@
 // Deployments: named endpoints with a traffic policy. apply (with diff and dry run), list, show, delete, the
 // kill switch and the traffic history. Every change is audited and, when it touches traffic, in the ledger.
+import { resilienceOf } from '../serving/resilience/resilience-spec.js';
 import type { Kysely, Selectable, Transaction } from 'kysely';
 import { ModelgateError } from '../errors/index.js';
 import { appendAudit } from '../governance/audit.js';
@@ -30,6 +31,8 @@ export interface DeploymentInfo {
   weights: Record<string, number>;
   shadows: Record<string, number>;
   killSwitch: boolean;
+  /** Set while every request goes to the fallback chain. */
+  fallback: { mode: 'manual' | 'auto'; reason: string; setBy: string; setAt: string } | null;
   generation: number;
   rollout: { id: number; phase: string; step: number; steps: number; toVersion: number; fromVersion: number; strategy: string } | null;
   createdAt: string;
@@ -67,6 +70,7 @@ export function createDeploymentService(store: Store, registry: Registry) {
     const arms = await resolveArms(q, r.model, JSON.parse(r.arms) as Arm[]);
     const { weights, shadows } = weightsOf(arms, r.kill_switch === 1);
     const ro = await q.selectFrom('rollouts').selectAll().where('deployment', '=', r.name).orderBy('id', 'desc').executeTakeFirst();
+    const fb = await q.selectFrom('deployment_fallbacks').selectAll().where('deployment', '=', r.name).executeTakeFirst();
     return {
       name: r.name,
       model: r.model,
@@ -76,6 +80,7 @@ export function createDeploymentService(store: Store, registry: Registry) {
       weights,
       shadows,
       killSwitch: r.kill_switch === 1,
+      fallback: fb ? { mode: fb.mode, reason: fb.reason, setBy: fb.set_by, setAt: fb.set_at } : null,
       generation: r.generation,
       rollout: ro ? { id: ro.id, phase: ro.phase, step: ro.step, steps: (JSON.parse(ro.plan) as { steps: unknown[] }).steps.length, toVersion: ro.to_version, fromVersion: ro.from_version, strategy: ro.strategy } : null,
       createdAt: r.created_at,
@@ -105,6 +110,16 @@ export function createDeploymentService(store: Store, registry: Registry) {
       compileRules(spec.targeting, arms.map((a) => a.name));
     } catch (e) {
       throw new ModelgateError('MG_ERR_DEPLOYMENT_INVALID', `spec.targeting: ${(e as Error).message}`);
+    }
+    // A fallback that cannot answer is found now, not during the outage it is there for.
+    for (const [i, f] of (spec.resilience?.fallback ?? []).entries()) {
+      if (f.kind !== 'version' && f.kind !== 'model') continue;
+      const model = f.kind === 'model' ? f.model : spec.model;
+      const info = await registry.getVersion(principal, `${model}@${f.version}`).catch((e: unknown) => {
+        if (e instanceof ModelgateError && e.status === 404) throw new ModelgateError('MG_ERR_DEPLOYMENT_INVALID', `spec.resilience.fallback[${i}]: model "${model}" has no version or alias "${f.version}".`);
+        throw e;
+      });
+      if (info.status === 'archived') throw new ModelgateError('MG_ERR_DEPLOYMENT_INVALID', `spec.resilience.fallback[${i}]: ${model}@${info.version} is archived; archived versions are never served.`);
     }
     return resolved;
   }
@@ -225,6 +240,23 @@ export function createDeploymentService(store: Store, registry: Registry) {
       return this.get(principal, name);
     },
 
+    /**
+     * Sends every request of the deployment to its fallback chain (on), or back to its arms (off): for when
+     * the stable version itself misbehaves. A switch made by hand is lifted only by hand.
+     */
+    async fallback(principal: Principal, name: string, on: boolean, reason?: string): Promise<DeploymentInfo> {
+      requireRole(principal, 'operator');
+      await db.transaction().execute(async (trx) => {
+        const r = await row(trx, name);
+        requireModel(principal, r.model);
+        if (on && resilienceOf(JSON.parse(r.spec) as DeploymentSpec).fallback.length === 0) {
+          throw new ModelgateError('MG_ERR_FALLBACK_UNAVAILABLE', `Deployment "${name}" has no fallback chain. Add spec.resilience.fallback (another version, a rule model, a cached or static answer, or the review queue) and apply it first.`);
+        }
+        await setFallbackSwitch(trx, name, on ? { mode: 'manual', reason: reason ?? 'switched by hand' } : null, principal.actor);
+      });
+      return this.get(principal, name);
+    },
+
     /** The ledger (newest first), or with `at` the entry in force at that moment. */
     async history(principal: Principal, name: string, at?: string): Promise<{ deployment: string; at: string | null; entries: LedgerEntry[] }> {
       requireRole(principal, 'viewer');
@@ -257,4 +289,26 @@ export function diffValues(a: unknown, b: unknown, path: string): FieldChange[] 
     return out;
   }
   return [{ path: label, change: 'changed', before: a, after: b }];
+}
+
+/**
+ * Switches a deployment to its fallback chain (a mode and reason) or back (null), audited in the caller's
+ * transaction. Returns whether anything changed. Automatic switches (mode auto) never replace a manual one.
+ */
+export async function setFallbackSwitch(trx: Transaction<Tables>, deployment: string, to: { mode: 'manual' | 'auto'; reason: string } | null, actor: string, now = new Date().toISOString()): Promise<boolean> {
+  const current = await trx.selectFrom('deployment_fallbacks').selectAll().where('deployment', '=', deployment).executeTakeFirst();
+  if (to === null) {
+    if (!current) return false;
+    await trx.deleteFrom('deployment_fallbacks').where('deployment', '=', deployment).execute();
+    await appendAudit(trx, { actor, action: 'deployment.fallback.off', target: `deployment/${deployment}`, details: { was: current.mode, reason: current.reason } }, now);
+    return true;
+  }
+  if (current && (current.mode === to.mode || (current.mode === 'manual' && to.mode === 'auto'))) return false;
+  await trx
+    .insertInto('deployment_fallbacks')
+    .values({ deployment, mode: to.mode, reason: to.reason, set_by: actor, set_at: now })
+    .onConflict((oc) => oc.column('deployment').doUpdateSet({ mode: to.mode, reason: to.reason, set_by: actor, set_at: now }))
+    .execute();
+  await appendAudit(trx, { actor, action: 'deployment.fallback.on', target: `deployment/${deployment}`, details: { mode: to.mode, reason: to.reason } }, now);
+  return true;
 }

@@ -104,7 +104,7 @@ describe('deployment validation names the field at fault', () => {
 
   test('an unknown field names its path and lists the fields allowed there', () => {
     const e = refused(doc({ repicas: 3 }), 'MG_ERR_DEPLOYMENT_INVALID', /spec\.repicas: unknown field/, /allowed here: model, routingKey, arms, targeting, timeoutMs, batching, shadow, strategy, analysis, gates, bake/);
-    assert.deepEqual(e.details?.problems, ['spec.repicas: unknown field (allowed here: model, routingKey, arms, targeting, timeoutMs, batching, shadow, strategy, analysis, gates, bake, monitoring)']);
+    assert.deepEqual(e.details?.problems, ['spec.repicas: unknown field (allowed here: model, routingKey, arms, targeting, timeoutMs, batching, shadow, strategy, analysis, gates, bake, monitoring, resilience, policy)']);
     refused(doc({ arms: [{ version: 'production', wieght: 100, weight: 100, role: 'stable' }] }), 'MG_ERR_DEPLOYMENT_INVALID', /spec\.arms\[0\]\.wieght: unknown field \(allowed here: name, version, weight, role\)/);
     refused({ ...doc(), extra: true }, 'MG_ERR_DEPLOYMENT_INVALID', /extra: unknown field \(allowed here: apiVersion, kind, metadata, spec\)/);
     refused(doc({ analysis: { latency: { confidance: 0.9 } } }), 'MG_ERR_DEPLOYMENT_INVALID', /spec\.analysis\.latency\.confidance: unknown field/);

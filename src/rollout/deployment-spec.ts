@@ -9,6 +9,7 @@ import { ModelgateError } from '../errors/index.js';
 import { checkModelName, parseVersionSelector } from '../registry/names.js';
 import { parseDuration } from './duration.js';
 import { checkMonitoringSpec, MonitoringSchema } from '../monitoring/monitoring-spec.js';
+import { PolicySchema, ResilienceSchema } from '../serving/resilience/resilience-spec.js';
 
 const Duration = (description: string, fallback?: string) =>
   Type.Union([Type.String({ minLength: 1 }), Type.Number({ minimum: 0 })], { description, ...(fallback ? { default: fallback } : {}) });
@@ -164,6 +165,8 @@ export const DeploymentSpecSchema = Type.Object(
     gates: GatesSchema,
     bake: Duration('After promotion, how long analysis and automatic rollback stay armed against the previous version.', '24h'),
     monitoring: MonitoringSchema,
+    resilience: ResilienceSchema,
+    policy: PolicySchema,
   },
   { additionalProperties: false },
 );
@@ -274,8 +277,39 @@ export function validateDeploymentFile(value: unknown, source = 'the deployment'
     if (m.name !== 'shadow_agreement' && m.name !== 'shadow_divergence' && m.min === undefined && m.max === undefined && m.maxDegradation === undefined) throw new ModelgateError('MG_ERR_DEPLOYMENT_INVALID', `${where(`spec.analysis.metrics[${i}]`)}: "${m.name}" needs min, max or maxDegradation to be judged by.`);
   }
   checkMonitoringSpec(spec.monitoring, where);
+  checkResilience(spec, where);
   if (spec.analysis.marginalScore > spec.analysis.passScore) throw new ModelgateError('MG_ERR_DEPLOYMENT_INVALID', `${where('spec.analysis')}: marginalScore (${spec.analysis.marginalScore}) is above passScore (${spec.analysis.passScore}).`);
   return file;
+}
+
+/** What the resilience schema cannot say: the fallback chain's references, and the cache a cache step needs. */
+function checkResilience(spec: DeploymentSpec, where: (path: string) => string): void {
+  const r = spec.resilience;
+  for (const [i, step] of r.fallback.entries()) {
+    const at = where(`spec.resilience.fallback[${i}]`);
+    if (step.kind === 'version' || step.kind === 'model') {
+      try {
+        parseVersionSelector(String(step.version));
+      } catch (e) {
+        throw new ModelgateError('MG_ERR_DEPLOYMENT_INVALID', `${at}.version: ${(e as Error).message}`);
+      }
+    }
+    if (step.kind === 'model') {
+      try {
+        checkModelName(step.model);
+      } catch {
+        throw new ModelgateError('MG_ERR_DEPLOYMENT_INVALID', `${at}.model "${step.model}" is not a valid model name.`);
+      }
+    }
+    if (step.kind === 'cache' && !r.cache.enabled) throw new ModelgateError('MG_ERR_DEPLOYMENT_INVALID', `${at}: a cache fallback needs spec.resilience.cache.enabled: true.`);
+    if (step.kind === 'static') {
+      for (const [j, o] of step.outputs.entries()) {
+        const bad = o.data.find((v) => (o.datatype === 'BYTES' ? typeof v !== 'string' : o.datatype === 'BOOL' ? typeof v !== 'boolean' : typeof v !== 'number'));
+        if (bad !== undefined) throw new ModelgateError('MG_ERR_DEPLOYMENT_INVALID', `${at}.outputs[${j}].data: ${JSON.stringify(bad)} is not a ${o.datatype} value.`);
+      }
+    }
+    if (step.kind === 'review' && i !== r.fallback.length - 1) throw new ModelgateError('MG_ERR_DEPLOYMENT_INVALID', `${at}: the review queue answers every request it gets, so it must be the last step of the chain.`);
+  }
 }
 
 /** Arms with their names filled in and versions as text. */
@@ -309,6 +343,10 @@ function* durations(spec: DeploymentSpec): Generator<[string, string | number]> 
     yield ['spec.strategy.blueGreen.rollbackWindow', b.rollbackWindow];
   }
   if (spec.strategy.shadow) yield ['spec.strategy.shadow.duration', spec.strategy.shadow.duration];
+  const cb = spec.resilience.circuitBreaker;
+  yield ['spec.resilience.circuitBreaker.window', cb.window];
+  yield ['spec.resilience.circuitBreaker.openFor', cb.openFor];
+  yield ['spec.resilience.cache.ttl', spec.resilience.cache.ttl];
 }
 
 /** Milliseconds of a duration the schema has already checked. */

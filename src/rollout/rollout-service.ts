@@ -302,6 +302,29 @@ export function createRolloutService(store: Store, registry: Registry) {
     },
 
     /**
+     * For automatic policies (an SLO paging): rolls back the deployment's rollout in progress (phase
+     * RolledBack, traffic to stable), or a promotion still in its bake window. Null when there is none.
+     */
+    async rollbackIfReleasing(principal: Principal, deployment: string, reason: string): Promise<RolloutStatus | null> {
+      requireRole(principal, 'operator');
+      const r = await loadRollout(db, { deployment });
+      if (!r) return null;
+      if ((ACTIVE_PHASES as readonly string[]).includes(r.phase)) {
+        const { arms } = await currentArms(db, deployment);
+        return toStatus(
+          await transitionOrConflict(
+            store,
+            r,
+            { phase: 'RolledBack', finished: true, state: { pausedBy: null, canaryWeight: 0, shadowPercent: 0, message: reason }, traffic: { arms: stableOnly(arms), action: 'rollback', reason }, audit: { action: 'rollout.rollback', details: { step: r.step, reason } } },
+            principal.actor,
+          ),
+        );
+      }
+      if (r.phase === 'Succeeded' && r.bakeUntil !== null && Date.parse(r.bakeUntil) > Date.now()) return toStatus(await rollbackPromoted(store, r, principal.actor, reason));
+      return null;
+    },
+
+    /**
      * After a promotion, while the previous version is still on standby (rollback window or bake): moves
      * the production alias back and the traffic with it. The rollout ends RolledBack.
      */

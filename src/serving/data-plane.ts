@@ -25,6 +25,14 @@ import type { DeploymentRoute, DeploymentRouter, RouteArm } from '../rollout/dep
 import { compareOutputs } from '../rollout/traffic/shadow-compare.js';
 import type { MonitorRecorder } from '../monitoring/recorder.js';
 import { describeIssues } from '../monitoring/data-quality.js';
+import type { CachedAnswer, DegradedCause, DegradedKind, Degradation } from './degradation.js';
+import { backoffMs } from './resilience/retry-budget.js';
+import { topConfidence } from './resilience/confidence.js';
+
+/** Where the data plane puts requests for a human decision (the review queue). */
+export interface ReviewQueue {
+  enqueue(item: { deployment: string; model: string; version: number; requestId: string; reason: 'low_confidence' | 'fallback'; confidence: number | null; inputs: unknown; outputs: unknown }): Promise<number>;
+}
 
 export interface DataPlaneDeps {
   config: Readonly<Config>;
@@ -42,6 +50,9 @@ export interface DataPlaneDeps {
   sli?: SliRecorder | undefined;
   /** Monitoring of deployment traffic: prediction log, profiles, data-quality checks. */
   monitor?: MonitorRecorder | undefined;
+  /** Circuit breakers, retry budgets, response caches and fallback metrics (spec.resilience). */
+  degradation?: Degradation | undefined;
+  reviews?: ReviewQueue | undefined;
 }
 
 interface InferState {
@@ -62,6 +73,12 @@ interface InferState {
   rows?: number;
   responseId?: string;
   errorCode?: string;
+  /** Set when the fallback chain answered. */
+  degraded?: { kind: DegradedKind; cause: DegradedCause };
+  /** With a fallback after a failure: the chosen arm's status (what its statistics and analysis count). */
+  primaryStatus?: number;
+  /** A low-confidence answer to queue for review after the response: its lowest row confidence. */
+  review?: number;
 }
 
 declare module 'fastify' {
@@ -80,7 +97,7 @@ export function v2Error(reply: FastifyReply, e: ModelgateError): FastifyReply {
 }
 
 export async function registerDataPlane(app: FastifyInstance, deps: DataPlaneDeps): Promise<void> {
-  const { config, manager, metrics, router, armStats, sli, monitor } = deps;
+  const { config, manager, metrics, router, armStats, sli, monitor, degradation, reviews } = deps;
   const auth = new DataPlaneAuth(deps.store, config.auth.keyCacheMs);
   const authOn = config.auth.dataPlane === 'on';
   const maxTimeout = config.serving.requestTimeoutMs;
@@ -134,22 +151,25 @@ export async function registerDataPlane(app: FastifyInstance, deps: DataPlaneDep
     if (s) {
       const seconds = (performance.now() - s.started) / 1000;
       metrics.recordRequest(s.model, s.version, reply.statusCode, seconds);
-      if (s.arm !== undefined && s.deployment !== undefined) {
-        armStats?.answer(s.deployment.name, s.arm.name, s.arm.role, s.arm.version, reply.statusCode, seconds * 1000);
-        sli?.answer(s.deployment.name, reply.statusCode, seconds * 1000);
-        if (monitor !== undefined && s.deployment.monitoring.enabled) {
-          monitor.observe({ requestId: s.responseId ?? req.id, route: s.deployment, arm: s.arm, lv: s.lv, protocol: s.protocol ?? 'v2', headers: req.headers, body: req.body, inputs: s.inputs, outputs: s.outputs, rows: s.rows ?? 1, status: reply.statusCode, latencyMs: seconds * 1000, errorCode: s.errorCode, time: Date.now() });
+      if (s.deployment !== undefined) {
+        const ms = seconds * 1000;
+        sli?.answer(s.deployment.name, reply.statusCode, ms, s.degraded?.cause);
+        if (s.arm !== undefined) armStats?.answer(s.deployment.name, s.arm.name, s.arm.role, s.arm.version, s.primaryStatus ?? reply.statusCode, ms);
+        // A degraded answer is not the chosen version's prediction: it stays out of its profiles and prediction log.
+        if (monitor !== undefined && s.arm !== undefined && s.degraded === undefined && s.deployment.monitoring.enabled) {
+          monitor.observe({ requestId: s.responseId ?? req.id, route: s.deployment, arm: s.arm, lv: s.lv, protocol: s.protocol ?? 'v2', headers: req.headers, body: req.body, inputs: s.inputs, outputs: s.outputs, rows: s.rows ?? 1, status: reply.statusCode, latencyMs: ms, errorCode: s.errorCode, time: Date.now() });
         }
-        if (s.outputs !== undefined && s.deployment.shadows.length > 0) {
+        if (s.outputs !== undefined && s.degraded === undefined && s.deployment.shadows.length > 0) {
           // onResponse runs once the answer is written, so whatever the shadow does cannot reach the caller.
           // Mirroring here rather than in a later setImmediate queues the shadow in the same loop phase as
           // primaries are queued, so their inference times compare fairly (a setImmediate cost it a full turn).
           try {
-            mirror(s.deployment, req.body, s.outputs, s.protocol ?? 'v2', s.inferMs ?? seconds * 1000);
+            mirror(s.deployment, req.body, s.outputs, s.protocol ?? 'v2', s.inferMs ?? ms);
           } catch (err) {
             req.log.warn({ err }, 'shadow mirroring failed');
           }
         }
+        if (s.review !== undefined && reply.statusCode < 300) queueReview(req, s.deployment, s.deployment.model, Number(s.version), 'low_confidence', s.review, s.outputs);
       }
       requestLog.info({ reqId: req.id, model: s.model, version: s.version, ...(s.arm ? { arm: s.arm.name } : {}), status: reply.statusCode, ms: Math.round(seconds * 1e4) / 10 }, 'inference');
     }
@@ -311,7 +331,13 @@ export async function registerDataPlane(app: FastifyInstance, deps: DataPlaneDep
     req.infer = { model: route.name, version: 'none', started, protocol };
     if (req.body === undefined || req.body === null) throw new ModelgateError('MG_ERR_INFER_MALFORMED_REQUEST', 'The request has no JSON body. Send Content-Type: application/json with an inference request.');
     const parent = req.traceCtx ?? extractContext(req.headers);
-    const deadline = Date.now() + Math.min(requestTimeout(req, maxTimeout), route.timeoutMs ?? maxTimeout);
+    const overall = Date.now() + requestTimeout(req, maxTimeout);
+    const deadline = Math.min(overall, Date.now() + (route.timeoutMs ?? maxTimeout));
+    if (route.fallbackSwitch !== null && degradation !== undefined && route.fallbacks.length > 0) {
+      // Switched to fallback (by hand or by an SLO policy): the arms are not asked at all.
+      req.infer.deployment = route;
+      return answerFromChain(req, reply, route, protocol, parent, overall, 'switch', new ModelgateError('MG_ERR_INFER_MODEL_NOT_READY', `Deployment "${route.name}" is switched to its fallback chain and no step of it could answer. Switch it back with \`modelgate deployments fallback ${route.name} off\`.`), undefined);
+    }
     const go = (c: { arm: RouteArm; lv: LoadedVersion }): Promise<unknown> => {
       const s = req.infer!;
       s.deployment = route;
@@ -322,7 +348,9 @@ export async function registerDataPlane(app: FastifyInstance, deps: DataPlaneDep
         s.lv = c.lv;
         void reply.header('x-request-id', req.id);
       }
-      return submit(req, reply, route.name, c.lv, c.lv.runner!, parent, deadline, protocol, route.shadows.length > 0 || monitored);
+      const keep = route.shadows.length > 0 || monitored;
+      if (degradation === undefined) return submit(req, reply, route.name, c.lv, c.lv.runner!, parent, deadline, protocol, keep);
+      return answerResilient(req, reply, route, c, parent, deadline, overall, protocol, keep);
     };
     const choice = router!.choose(route, req.headers, req.body, protocol);
     if (choice !== undefined && choice.lv.runner) {
@@ -336,13 +364,167 @@ export async function registerDataPlane(app: FastifyInstance, deps: DataPlaneDep
           try {
             c = await router!.awaitStable(route);
           } catch (e) {
-            throw new ModelgateError('MG_ERR_INFER_MODEL_NOT_READY', `Deployment "${route.name}" cannot serve yet: ${(e as Error).message}.`);
+            const err = new ModelgateError('MG_ERR_INFER_MODEL_NOT_READY', `Deployment "${route.name}" cannot serve yet: ${(e as Error).message}.`);
+            if (degradation !== undefined && route.fallbacks.length > 0) {
+              req.infer!.deployment = route;
+              return answerFromChain(req, reply, route, protocol, parent, overall, 'failure', err, undefined);
+            }
+            throw err;
           }
         }
         if (c.lv.state === 'ready' && c.lv.runner) return go(c);
       }
       throw new ModelgateError('MG_ERR_INFER_MODEL_NOT_READY', `Deployment "${route.name}" has no ready version yet. Retry shortly.`);
     })();
+  }
+
+  /**
+   * The chosen version with spec.resilience around it: a cache hit may answer first (serveHits); an open
+   * circuit skips the version; a failure (5xx) is retried while the retry budget allows, then the fallback
+   * chain answers. Client errors (4xx) are never retried nor answered by a fallback.
+   */
+  function answerResilient(req: FastifyRequest, reply: FastifyReply, route: DeploymentRoute, c: { arm: RouteArm; lv: LoadedVersion }, parent: Context, deadline: number, overall: number, protocol: 'v1' | 'v2', keep: boolean): Promise<unknown> {
+    const d = degradation!;
+    const res = route.resilience;
+    d.recordRequest(route, performance.now());
+    let key: string | undefined;
+    if (res.cache.enabled) {
+      key = d.cacheKey(protocol, req.body);
+      if (key !== undefined && res.cache.serveHits) {
+        const hit = d.cacheGet(route, key);
+        // Only the chosen version's own answers are served as hits (after a rollout, the old ones are not).
+        if (hit !== undefined && hit.version === String(c.arm.version)) {
+          void reply.header('x-modelgate-cache', 'hit');
+          req.infer!.version = hit.version;
+          return Promise.resolve(encodeCached(req, route, hit, protocol));
+        }
+      }
+    }
+    const keepOutputs = keep || key !== undefined || res.review !== undefined;
+    const attempt = (n: number): Promise<unknown> => {
+      const breaker = d.breaker(route, c.arm.key);
+      if (breaker !== undefined && !breaker.allow(performance.now())) {
+        return answerFromChain(req, reply, route, protocol, parent, overall, 'failure', new ModelgateError('MG_ERR_INFER_CIRCUIT_OPEN', `The circuit breaker of ${c.arm.key} is open after repeated failures${route.fallbacks.length > 0 ? ' and no fallback could answer' : ''}. Retry later.`), key, 503);
+      }
+      return submit(req, reply, route.name, c.lv, c.lv.runner!, parent, deadline, protocol, keepOutputs).then(
+        (body) => {
+          breaker?.success(performance.now());
+          const s = req.infer!;
+          if (s.outputs !== undefined) {
+            if (key !== undefined) d.cacheSet(route, key, { outputs: s.outputs, version: s.version, rows: s.rows ?? 1 });
+            if (res.review !== undefined) {
+              const conf = topConfidence(s.outputs, s.rows ?? 1, res.review.output);
+              const low = conf === null ? undefined : Math.min(...conf);
+              if (low !== undefined && low < res.review.confidenceBelow) {
+                s.review = low;
+                void reply.header('x-modelgate-review', 'queued');
+              }
+            }
+          }
+          return body;
+        },
+        (e: unknown) => {
+          const mg = toInferError(e);
+          if (mg.status < 500 || mg.code === 'MG_ERR_INFER_SHUTTING_DOWN') throw e;
+          // A full queue is overload, not the version's fault: it may fall back, but does not trip the breaker.
+          if (mg.code !== 'MG_ERR_INFER_QUEUE_FULL') breaker?.failure(performance.now());
+          if (n < res.retries.maxAttempts && Date.now() < deadline && d.tryRetry(route, performance.now())) {
+            return sleep(backoffMs(n, res.retries.backoffMs, res.retries.maxBackoffMs)).then(() => attempt(n + 1));
+          }
+          return answerFromChain(req, reply, route, protocol, parent, overall, 'failure', mg, key, mg.status);
+        },
+      );
+    };
+    return attempt(1);
+  }
+
+  /**
+   * The fallback chain, step by step, until one answers; the answer says it is degraded (header, and a V2
+   * parameter). When none answers, `error` is thrown (a client error a step met first wins: it is the
+   * caller's to fix), so a failed prediction is never answered as a success.
+   */
+  async function answerFromChain(req: FastifyRequest, reply: FastifyReply, route: DeploymentRoute, protocol: 'v1' | 'v2', parent: Context, overall: number, cause: DegradedCause, error: ModelgateError, key: string | undefined, primaryStatus?: number): Promise<unknown> {
+    const d = degradation!;
+    const s = req.infer!;
+    if (primaryStatus !== undefined) s.primaryStatus = primaryStatus;
+    else if (cause === 'switch') s.arm = undefined;
+    let clientError: unknown;
+    for (const f of route.fallbacks) {
+      if (Date.now() >= overall) break;
+      let body: unknown;
+      try {
+        if (f.kind === 'version' || f.kind === 'model') {
+          const lv = manager.ready(f.key);
+          const b = d.breaker(route, f.key);
+          if (!lv?.runner || (b !== undefined && !b.allow(performance.now()))) continue;
+          try {
+            body = await submit(req, reply, route.name, lv, lv.runner, parent, overall, protocol);
+            b?.success(performance.now());
+          } catch (e) {
+            if (toInferError(e).status >= 500) b?.failure(performance.now());
+            throw e;
+          }
+        } else if (f.kind === 'cache') {
+          key ??= route.resilience.cache.enabled ? d.cacheKey(protocol, req.body) : undefined;
+          const hit = key === undefined ? undefined : d.cacheGet(route, key);
+          if (hit === undefined) continue;
+          s.version = hit.version;
+          body = encodeCached(req, route, hit, protocol);
+        } else if (f.kind === 'static') {
+          const outputs = d.staticOutputs(f, rowsOf(req.body, protocol, route));
+          s.version = 'static';
+          body = protocol === 'v2' ? encodeInferResponse({ modelName: route.name, modelVersion: 'static', id: requestId(req), outputs }) : encodeV1Response(outputs, rowsOf(req.body, protocol, route));
+        } else {
+          if (reviews === undefined) continue;
+          // Reviewers see the request as the prediction log would keep it: redacted by the monitoring policy.
+          const id = await reviews.enqueue({ deployment: route.name, model: route.model, version: route.stable.version, requestId: requestId(req), reason: 'fallback', confidence: null, inputs: monitor ? monitor.redact(route, req.body) : req.body, outputs: null });
+          s.version = 'review';
+          void reply.status(202);
+          void reply.header('x-modelgate-review', String(id));
+          body = protocol === 'v2' ? { model_name: route.name, id: requestId(req), outputs: [], parameters: { review_id: id } } : { predictions: [], review_id: id };
+        }
+      } catch (e) {
+        if (toInferError(e).status < 500) clientError ??= e;
+        continue;
+      }
+      s.degraded = { kind: f.kind, cause };
+      d.degraded(route, f.kind, cause);
+      void reply.header('x-modelgate-degraded', f.kind);
+      void reply.header('x-modelgate-degraded-cause', cause);
+      return markDegraded(body, f.kind, cause);
+    }
+    throw clientError ?? error;
+  }
+
+  /** A cached answer re-encoded for this request (its own id). */
+  function encodeCached(req: FastifyRequest, route: DeploymentRoute, hit: CachedAnswer, protocol: 'v1' | 'v2'): unknown {
+    return protocol === 'v2' ? encodeInferResponse({ modelName: route.name, modelVersion: hit.version, id: requestId(req), outputs: hit.outputs }) : encodeV1Response(hit.outputs, hit.rows);
+  }
+
+  /** Rows of a request, for a static answer: V1 instances, or the V2 batch as the stable version reads it. */
+  function rowsOf(body: unknown, protocol: 'v1' | 'v2', route: DeploymentRoute): number {
+    const b = body as { instances?: unknown; inputs?: unknown };
+    if (protocol === 'v1') {
+      if (!Array.isArray(b.instances) || b.instances.length === 0) throw new ModelgateError('MG_ERR_INFER_MALFORMED_REQUEST', 'A V1 request needs a non-empty "instances" array.');
+      return b.instances.length;
+    }
+    const lv = manager.ready(route.stable.key);
+    if (lv) return decodeInferRequest(body, lv.info.signature).batchSize ?? 1;
+    const first = Array.isArray(b.inputs) ? (b.inputs[0] as { shape?: unknown } | undefined) : undefined;
+    const rows = Array.isArray(first?.shape) ? Number(first.shape[0]) : NaN;
+    if (!Number.isInteger(rows) || rows < 1) throw new ModelgateError('MG_ERR_INFER_MALFORMED_REQUEST', 'A V2 request needs "inputs" with a shape whose first dimension is the number of rows.');
+    return rows;
+  }
+
+  /** Queues a request for a human decision, after the response; a failure is logged, never the caller's. */
+  function queueReview(req: FastifyRequest, route: DeploymentRoute, model: string, version: number, reason: 'low_confidence' | 'fallback', confidence: number | null, outputs: TensorMap | undefined): void {
+    if (reviews === undefined) return;
+    const raw = req.body;
+    const id = req.infer?.responseId ?? req.id;
+    setImmediate(() => {
+      const body = monitor ? monitor.redact(route, raw) : raw;
+      reviews.enqueue({ deployment: route.name, model, version, requestId: id, reason, confidence, inputs: body, outputs: outputs === undefined ? null : encodeInferResponse({ modelName: route.name, modelVersion: String(version), id, outputs }).outputs }).catch((err: unknown) => deps.logger.warn({ err: { message: (err as Error).message }, deployment: route.name }, 'could not queue a prediction for review'));
+    });
   }
 
   /** Decodes the request against `lv`'s signature and queues it on `runner`, synchronously; resolves to the response body. */
@@ -377,7 +559,10 @@ export async function registerDataPlane(app: FastifyInstance, deps: DataPlaneDep
     try {
       if (protocol === 'v2') {
         const decoded = decodeInferRequest(req.body, lv.info.signature);
-        if (keepOutputs) watch(req, reply, lv, decoded.inputs, decoded.batchSize ?? 1);
+        if (keepOutputs) {
+          req.infer!.rows = decoded.batchSize ?? 1;
+          watch(req, reply, lv, decoded.inputs, decoded.batchSize ?? 1);
+        }
         validateSpan.end();
         pending = runner.submit(decoded.inputs, decoded.batchSize ?? 1, { deadline, outputs: decoded.outputs, onStart });
         const id = decoded.id ?? req.id;
@@ -391,7 +576,10 @@ export async function registerDataPlane(app: FastifyInstance, deps: DataPlaneDep
         if (!lv.info.features) throw new ModelgateError('MG_ERR_INFER_V1_UNSUPPORTED', `Model "${name}" version ${version} has no recorded feature order. Use POST /v2/models/${name}/infer.`);
         const route = req.infer!.deployment;
         const decoded = decodeV1Instances(req.body, lv.info.features, lv.info.signature, route ? router?.featureUnion(route) : undefined);
-        if (keepOutputs) watch(req, reply, lv, decoded.inputs, decoded.rows);
+        if (keepOutputs) {
+          req.infer!.rows = decoded.rows;
+          watch(req, reply, lv, decoded.inputs, decoded.rows);
+        }
         validateSpan.end();
         pending = runner.submit(decoded.inputs, decoded.rows, { deadline, onStart });
         respond = (outputs) => encodeV1Response(outputs, decoded.rows);
@@ -457,6 +645,24 @@ export async function registerDataPlane(app: FastifyInstance, deps: DataPlaneDep
     };
   }
 
+}
+
+/** A degraded V2 answer says so in its parameters too (a V1 answer has no place for it but the header). */
+function markDegraded(body: unknown, kind: DegradedKind, cause: DegradedCause): unknown {
+  if (typeof body !== 'object' || body === null || !('model_name' in body)) return body;
+  const b = body as { parameters?: Record<string, unknown> };
+  b.parameters = { ...(b.parameters ?? {}), degraded: kind, degraded_cause: cause };
+  return b;
+}
+
+/** The id an answer carries: the V2 request's own id when it has one, else the request id. */
+function requestId(req: FastifyRequest): string {
+  const id = (req.body as { id?: unknown } | null)?.id;
+  return typeof id === 'string' && id.length > 0 ? id : req.id;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** A value that can go in a response header as it is (a client's id may hold anything). */

@@ -9,6 +9,7 @@ import { DeploymentRouter } from '../rollout/deployment-router.js';
 import { createRolloutMetrics, type RolloutMetrics } from '../rollout/rollout-metrics.js';
 import { MonitorRecorder } from '../monitoring/recorder.js';
 import { SliRecorder } from '../slo/sli-recorder.js';
+import { Degradation } from './degradation.js';
 
 export interface Gateway {
   manager: ModelManager;
@@ -18,6 +19,8 @@ export interface Gateway {
   monitor: MonitorRecorder;
   /** Per-minute availability and latency counts behind `slo status`. */
   sli: SliRecorder;
+  /** Circuit breakers, retry budgets and response caches of the deployments (spec.resilience). */
+  degradation: Degradation;
   metrics: GatewayMetrics;
   version: string;
   closing: boolean;
@@ -36,5 +39,7 @@ export function createGateway(ctx: AppContext, salt: string): Gateway {
   const rolloutMetrics = createRolloutMetrics(metrics.registry, router, armStats);
   const monitor = new MonitorRecorder({ store: ctx.store, registry: ctx.registry, config: ctx.config, logger: ctx.logger, salt });
   const sli = new SliRecorder(ctx.store, { flushMs: r.statsFlushMs, logger: ctx.logger });
-  return { manager, router, armStats, rolloutMetrics, monitor, sli, metrics, version, closing: false };
+  const degradation = new Degradation(metrics.registry, ctx.logger, () => router.list());
+  router.onChange = () => degradation.retain();
+  return { manager, router, armStats, rolloutMetrics, monitor, sli, degradation, metrics, version, closing: false };
 }

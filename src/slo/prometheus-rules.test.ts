@@ -53,7 +53,9 @@ describe('Prometheus rules for SLOs', () => {
     const r5m = records.find((r) => r.record === 'slo:sli_error:ratio_rate5m')!;
     assert.match(r5m.expr, /outcome="error"\}\[5m\]/);
     assert.match(r5m.expr, /outcome=~"ok\|error"\}\[5m\]/);
-    assert.match(r5m.expr, /modelgate_deployment_degraded_total\{deployment="weather"\}\[5m\]\)\) or vector\(0\)/);
+    // Answers given while switched to the fallback reach no arm: they are added as bad events and to the total.
+    assert.match(r5m.expr, /\+ \(sum\(rate\(modelgate_deployment_degraded_total\{deployment="weather",cause="switch"\}\[5m\]\)\) or vector\(0\)\)\) \/ \(sum/);
+    assert.doesNotMatch(r5m.expr, /cause="failure"/);
     assert.equal(records.find((r) => r.record === 'slo:objective:ratio')!.expr, 'vector(0.999)');
     assert.equal(records.find((r) => r.record === 'slo:error_budget:ratio')!.expr, 'vector(0.001)');
   });
@@ -68,9 +70,10 @@ describe('Prometheus rules for SLOs', () => {
     assert.ok(page.annotations.summary);
   });
 
-  test('degradedCountsAsBad: false leaves the degraded counter out', () => {
-    const s = slo('weather-strict', { sli: { type: 'availability' }, degradedCountsAsBad: false });
-    assert.doesNotMatch(generateRules([s]), /degraded_total/);
+  test('degradedCountsAsBad: false takes the arm failures the fallback chain answered off the bad events', () => {
+    const s = slo('weather-lenient', { sli: { type: 'availability' }, degradedCountsAsBad: false });
+    const r1h = rulesOf(generateRules([s])).find((r): r is RecordingRule => 'record' in r && r.record === 'slo:sli_error:ratio_rate1h')!;
+    assert.match(r1h.expr, /^\(\(sum\(rate\(modelgate_deployment_requests_total\{deployment="weather",outcome="error"\}\[1h\]\)\) or vector\(0\)\) - \(sum\(rate\(modelgate_deployment_degraded_total\{deployment="weather",cause="failure"\}\[1h\]\)\) or vector\(0\)\)\) \//);
   });
 
   test('latency counts requests above the le bucket of thresholdMs, for the model label of the deployment', () => {
@@ -85,18 +88,22 @@ describe('Prometheus rules for SLOs', () => {
     assert.ok(!rules.some((r) => 'record' in r && r.record === 'slo:sli_error:ratio_rate28d'));
   });
 
-  test('drift and accuracy SLIs average an instant bad-or-not series; fallback_rate is skipped and said so', () => {
+  test('drift and accuracy SLIs average an instant bad-or-not series; fallback_rate counts every degraded answer', () => {
     const drift = slo('weather-drift', { sli: { type: 'drift_free' } });
     const acc = slo('weather-accuracy', { sli: { type: 'accuracy', minAccuracy: 0.9 } });
     const fallback = slo('weather-fallback', { sli: { type: 'fallback_rate' } });
     const plan = planRules([drift, acc, fallback]);
-    assert.equal(plan.groups.length, 2);
-    assert.deepEqual(plan.skipped.map((s) => s.slo), ['weather-fallback']);
+    assert.equal(plan.groups.length, 3);
+    assert.deepEqual(plan.skipped, []);
     const [d, a] = plan.groups.map((g) => g.rules as RecordingRule[]);
     assert.equal(d![0]!.expr, 'max(modelgate_dataset_drift{deployment="weather"})');
     assert.equal(a![0]!.expr, 'min(modelgate_model_quality{deployment="weather",metric="accuracy"}) < bool 0.9');
     assert.equal(d!.find((r) => r.record === 'slo:sli_error:ratio_rate1h')!.expr, 'avg_over_time(slo:sli_error:instant{slo="weather-drift"}[1h])');
-    assert.match(generateRules([fallback]), /^# No rules for SLO weather-fallback: fallback_rate has no metric/m);
+    const f1h = (plan.groups[2]!.rules as RecordingRule[]).find((r) => r.record === 'slo:sli_error:ratio_rate1h')!;
+    assert.equal(
+      f1h.expr,
+      '(sum(rate(modelgate_deployment_degraded_total{deployment="weather"}[1h])) or vector(0)) / (sum(rate(modelgate_deployment_requests_total{deployment="weather",outcome=~"ok|error"}[1h])) + (sum(rate(modelgate_deployment_degraded_total{deployment="weather",cause="switch"}[1h])) or vector(0)))',
+    );
   });
 
   test('the budget-low alert fires under budgetLowTicket of the budget left', () => {
@@ -112,6 +119,8 @@ describe('Prometheus rules for SLOs', () => {
       latency(),
       slo('weather-drift', { sli: { type: 'drift_free' } }),
       slo('weather-accuracy', { sli: { type: 'accuracy', minAccuracy: 0.9 }, alerting: { page: [], ticket: [{ long: '1d', short: '2h', burnRate: 2 }] } }),
+      slo('weather-fallback', { sli: { type: 'fallback_rate' }, objective: 0.99 }),
+      slo('weather-lenient', { sli: { type: 'availability' }, degradedCountsAsBad: false }),
     ];
     const file = join(dir, 'all.rules.yml');
     writeFileSync(file, generateRules(all, { interval: '30s' }));

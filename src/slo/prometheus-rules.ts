@@ -2,17 +2,17 @@
 // window, the objective and budget as series, and multiwindow multi-burn-rate alerts on top of them.
 //
 // What each SLI is built from (the metrics the gateway exports):
-// - availability: bad = modelgate_deployment_requests_total{outcome="error"} (5xx) plus, with
-//   degradedCountsAsBad, modelgate_deployment_degraded_total (not exported yet: `or vector(0)` keeps the
-//   rule evaluating); total = outcome ok + error. Client errors (4xx) are the caller's fault and are left out.
+// - availability: bad = modelgate_deployment_requests_total{outcome="error"} (5xx on an arm) plus answers
+//   given while the deployment was switched to its fallback (modelgate_deployment_degraded_total{cause=
+//   "switch"}); with degradedCountsAsBad false, minus the arm failures the fallback chain answered
+//   (cause="failure"). total = outcome ok + error, plus the switched answers. 4xx are left out.
 // - latency: the request-duration histogram, model label = the deployment name; good = the bucket whose
 //   `le` is thresholdMs / 1000 (hence thresholdMs must be a bucket bound), total = _count. Counts every
 //   answered request, 4xx included, across all of the model's versions.
 // - drift_free, accuracy: gauges, so the SLI is time-based: an instant 0/1 "bad now" series
 //   (dataset drift on any version; labelled accuracy of the worst version below minAccuracy), averaged over
 //   each window. No sample (the monitor loop has not evaluated yet) is no data, not good time.
-// - fallback_rate: nothing to build it from (deployments have no fallback chain yet): no rules, reported in
-//   `skipped` and in the file's header.
+// - fallback_rate: bad = every degraded answer (modelgate_deployment_degraded_total), over the same total.
 import { stringify } from 'yaml';
 import { formatDuration } from '../rollout/duration.js';
 import { latencyBucket, type SloSpec } from './slo-spec.js';
@@ -139,13 +139,18 @@ function sliSource(slo: SloSpec, prefix: string): SliSource {
   switch (sli.type) {
     case 'availability': {
       const requests = `${prefix}deployment_requests_total`;
+      const degraded = `${prefix}deployment_degraded_total`;
       return {
         kind: 'events',
         errorRatio: (w) => {
           // `or vector(0)`: a counter with no error yet has no series, which would make the ratio vanish, not 0.
           const errors = `(sum(rate(${requests}{deployment=${d},outcome="error"}[${w}])) or vector(0))`;
-          const degraded = slo.degradedCountsAsBad ? ` + (sum(rate(${prefix}deployment_degraded_total{deployment=${d}}[${w}])) or vector(0))` : '';
-          return `(${errors}${degraded}) / sum(rate(${requests}{deployment=${d},outcome=~"ok|error"}[${w}]))`;
+          const switched = `(sum(rate(${degraded}{deployment=${d},cause="switch"}[${w}])) or vector(0))`;
+          const rescued = `(sum(rate(${degraded}{deployment=${d},cause="failure"}[${w}])) or vector(0))`;
+          // An arm's failure the fallback chain answered is an error on the arm and a degraded answer: bad
+          // unless degradedCountsAsBad is false. Answers given while switched to fallback reach no arm.
+          const bad = slo.degradedCountsAsBad ? `${errors} + ${switched}` : `${errors} - ${rescued}`;
+          return `(${bad}) / (sum(rate(${requests}{deployment=${d},outcome=~"ok|error"}[${w}])) + ${switched})`;
         },
       };
     }
@@ -162,8 +167,14 @@ function sliSource(slo: SloSpec, prefix: string): SliSource {
       return { kind: 'time', instant: `max(${prefix}dataset_drift{deployment=${d}})` };
     case 'accuracy':
       return { kind: 'time', instant: `min(${prefix}model_quality{deployment=${d},metric="accuracy"}) < bool ${num(sli.minAccuracy)}` };
-    case 'fallback_rate':
-      return { reason: 'fallback_rate has no metric to build it from yet (deployments have no fallback chain)' };
+    case 'fallback_rate': {
+      const requests = `${prefix}deployment_requests_total`;
+      const degraded = `${prefix}deployment_degraded_total`;
+      return {
+        kind: 'events',
+        errorRatio: (w) => `(sum(rate(${degraded}{deployment=${d}}[${w}])) or vector(0)) / (sum(rate(${requests}{deployment=${d},outcome=~"ok|error"}[${w}])) + (sum(rate(${degraded}{deployment=${d},cause="switch"}[${w}])) or vector(0)))`,
+      };
+    }
   }
 }
 

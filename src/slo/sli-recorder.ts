@@ -22,6 +22,7 @@ interface MinuteCounts {
   total: number;
   errors: number;
   degraded: number;
+  switched: number;
   /** Answers per latency bucket (not cumulative); the last slot holds those above every bound. */
   latency: Float64Array;
   dirty: boolean;
@@ -45,8 +46,12 @@ export class SliRecorder {
     this.timer.unref();
   }
 
-  /** One answer of a deployment. Client errors (4xx) are the caller's mistake and do not count. */
-  answer(deployment: string, status: number, latencyMs: number): void {
+  /**
+   * One answer of a deployment. Client errors (4xx) are the caller's mistake and do not count. `degraded`:
+   * answered by the fallback chain (another version, a rule model, the cache, a static default, the review
+   * queue), after the chosen arm failed or because the deployment is switched to its fallback.
+   */
+  answer(deployment: string, status: number, latencyMs: number, degraded?: 'failure' | 'switch'): void {
     if (status >= 400 && status < 500) return;
     const now = this.options.now?.() ?? Date.now();
     const start = now - (now % SLI_BUCKET_MS);
@@ -55,13 +60,17 @@ export class SliRecorder {
       const key = `${deployment}\u0000${start}`;
       m = this.minutes.get(key);
       if (m === undefined) {
-        m = { deployment, start, total: 0, errors: 0, degraded: 0, latency: new Float64Array(BOUNDS_MS.length + 1), dirty: false };
+        m = { deployment, start, total: 0, errors: 0, degraded: 0, switched: 0, latency: new Float64Array(BOUNDS_MS.length + 1), dirty: false };
         this.minutes.set(key, m);
       }
       this.current.set(deployment, m);
     }
     m.total++;
     if (status >= 500) m.errors++;
+    else if (degraded !== undefined) {
+      m.degraded++;
+      if (degraded === 'switch') m.switched++;
+    }
     let i = 0;
     while (i < BOUNDS_MS.length && latencyMs > BOUNDS_MS[i]!) i++;
     m.latency[i]!++;
@@ -80,7 +89,7 @@ export class SliRecorder {
     const rows: { m: MinuteCounts; row: Insertable<SliCountersTable> }[] = [];
     for (const [key, m] of this.minutes) {
       if (m.dirty) {
-        rows.push({ m, row: { deployment: m.deployment, bucket: new Date(m.start).toISOString(), replica: this.replica, total: m.total, errors: m.errors, degraded: m.degraded, latency: JSON.stringify(cumulative(m.latency)) } });
+        rows.push({ m, row: { deployment: m.deployment, bucket: new Date(m.start).toISOString(), replica: this.replica, total: m.total, errors: m.errors, degraded: m.degraded, switched: m.switched, latency: JSON.stringify(cumulative(m.latency)) } });
         m.dirty = false;
       } else if (m.start + SLI_BUCKET_MS + KEEP_AFTER_END_MS < now) {
         this.minutes.delete(key);
@@ -92,7 +101,7 @@ export class SliRecorder {
         await this.store.db
           .insertInto('sli_counters')
           .values(row)
-          .onConflict((oc) => oc.columns(['deployment', 'bucket', 'replica']).doUpdateSet({ total: row.total, errors: row.errors, degraded: row.degraded, latency: row.latency }))
+          .onConflict((oc) => oc.columns(['deployment', 'bucket', 'replica']).doUpdateSet({ total: row.total, errors: row.errors, degraded: row.degraded, switched: row.switched ?? 0, latency: row.latency }))
           .execute();
       } catch (err) {
         m.dirty = true;

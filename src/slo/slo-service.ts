@@ -6,7 +6,7 @@ import { appendAudit } from '../governance/audit.js';
 import { canSeeModel, requireRole, type Principal } from '../governance/keys.js';
 import type { Store } from '../store/database.js';
 import { DURATION_BUCKETS } from '../telemetry/metrics.js';
-import { budgetStatus, burnRate, evaluateAlerts, type Bucket, type BudgetStatus } from './budget.js';
+import { budgetStatus, burnRate, evaluateAlerts, type Bucket, type BudgetStatus, type FiringAlert } from './budget.js';
 import { latencyBucket, parseSloFiles, type SloSpec } from './slo-spec.js';
 
 export interface SloInfo {
@@ -43,7 +43,7 @@ export interface SloStatus {
   sli: SloSpec['sli']['type'];
   objective: number;
   window: string;
-  /** ok: computed from the store; unsupported: this SLI is computed by the Prometheus rules only. */
+  /** ok: computed from the store; unsupported: this SLI (accuracy) is computed by the Prometheus rules only. */
   status: 'ok' | 'unsupported';
   deploymentExists: boolean;
   notes: string[];
@@ -51,6 +51,8 @@ export interface SloStatus {
   /** Burn rate per window (the alert rows' windows and 1h, 6h, 1d, 3d), keyed as written. */
   burnRates: Record<string, number>;
   firing: SloFiringRow[];
+  /** As firing, over the arms' failures alone (availability): whether the deployment's versions still fail. */
+  firingArmFailures: SloFiringRow[];
   budgetLow: boolean;
 }
 
@@ -87,29 +89,55 @@ export function createSloService(store: Store, options: { now?: () => number } =
     });
   }
 
-  /** The deployment's minutes in [from, now], replicas added up, as good/total for this SLI. */
-  async function buckets(spec: SloSpec, from: number): Promise<Bucket[]> {
+  /**
+   * The SLI's good/total buckets over [from, now]: per minute, replicas added up (availability, latency,
+   * fallback_rate), or one bucket per drift evaluation (drift_free: a slot is good without dataset drift on
+   * any version). `armFailures` holds availability's buckets as the arms saw them: bad = a 5xx or an arm
+   * failure the fallback chain answered; answers given while switched to the fallback (no arm asked) good.
+   * The fallback policy watches it: while the fallback answers, every answer is degraded, whatever the arms.
+   */
+  async function buckets(spec: SloSpec, from: number): Promise<{ buckets: Bucket[]; armFailures: Bucket[] | null }> {
+    if (spec.sli.type === 'drift_free') {
+      const results = await db.selectFrom('drift_results').select(['at', 'dataset_drift']).where('deployment', '=', spec.deployment).where('at', '>=', new Date(from).toISOString()).execute();
+      const bySlot = new Map<number, Bucket>();
+      for (const r of results) {
+        const start = Date.parse(r.at);
+        const b = bySlot.get(start);
+        const bad = Number(r.dataset_drift) === 1;
+        if (b) b.good = Math.min(b.good, bad ? 0 : 1);
+        else bySlot.set(start, { start, good: bad ? 0 : 1, total: 1 });
+      }
+      return { buckets: [...bySlot.values()], armFailures: null };
+    }
     const counters = await db
       .selectFrom('sli_counters')
-      .select(['bucket', 'total', 'errors', 'degraded', 'latency'])
+      .select(['bucket', 'total', 'errors', 'degraded', 'switched', 'latency'])
       .where('deployment', '=', spec.deployment)
       .where('bucket', '>=', new Date(from).toISOString())
       .execute();
     const latencyIndex = spec.sli.type === 'latency' ? DURATION_BUCKETS.indexOf(latencyBucket(spec.sli.thresholdMs) ?? -1) : -1;
     const byStart = new Map<number, Bucket>();
-    for (const c of counters) {
-      const start = Date.parse(c.bucket);
-      const total = Number(c.total);
-      let good: number;
-      if (spec.sli.type === 'latency') good = latencyIndex >= 0 ? ((JSON.parse(c.latency) as number[])[latencyIndex] ?? 0) : 0;
-      else good = total - Number(c.errors) - (spec.degradedCountsAsBad ? Number(c.degraded) : 0);
-      const b = byStart.get(start);
+    const armFailures = new Map<number, Bucket>();
+    const add = (m: Map<number, Bucket>, start: number, good: number, total: number) => {
+      const b = m.get(start);
       if (b) {
         b.good += good;
         b.total += total;
-      } else byStart.set(start, { start, good, total });
+      } else m.set(start, { start, good, total });
+    };
+    for (const c of counters) {
+      const start = Date.parse(c.bucket);
+      const total = Number(c.total);
+      const errors = Number(c.errors);
+      const degraded = Number(c.degraded);
+      let good: number;
+      if (spec.sli.type === 'latency') good = latencyIndex >= 0 ? ((JSON.parse(c.latency) as number[])[latencyIndex] ?? 0) : 0;
+      else if (spec.sli.type === 'fallback_rate') good = total - errors - degraded;
+      else good = total - errors - (spec.degradedCountsAsBad ? degraded : 0);
+      add(byStart, start, good, total);
+      if (spec.sli.type === 'availability') add(armFailures, start, total - errors - (degraded - Number(c.switched)), total);
     }
-    return [...byStart.values()];
+    return { buckets: [...byStart.values()], armFailures: spec.sli.type === 'availability' ? [...armFailures.values()] : null };
   }
 
   async function statusOf(info: SloInfo, models: Map<string, string>, at: number): Promise<SloStatus> {
@@ -118,12 +146,13 @@ export function createSloService(store: Store, options: { now?: () => number } =
     const notes: string[] = [];
     if (!deploymentExists) notes.push(`deployment "${spec.deployment}" does not exist; the SLO counts no traffic until it is created`);
     const base = { name: spec.name, deployment: spec.deployment, sli: spec.sli.type, objective: spec.objective, window: spec.window, deploymentExists };
-    if (spec.sli.type !== 'availability' && spec.sli.type !== 'latency') {
-      notes.push(`${spec.sli.type} SLIs are not computed from the store yet; they are computed by the Prometheus rules (\`modelgate slo rules\`)`);
-      return { ...base, status: 'unsupported', notes, budget: null, burnRates: {}, firing: [], budgetLow: false };
+    if (spec.sli.type === 'accuracy') {
+      notes.push('accuracy SLIs are not computed from the store yet; they are computed by the Prometheus rules (`modelgate slo rules`)');
+      return { ...base, status: 'unsupported', notes, budget: null, burnRates: {}, firing: [], firingArmFailures: [], budgetLow: false };
     }
-    const b = await buckets(spec, at - spec.windowMs);
+    const { buckets: b, armFailures } = await buckets(spec, at - spec.windowMs);
     const evaluation = evaluateAlerts(spec, b, at);
+    const firingRow = (f: FiringAlert): SloFiringRow => ({ severity: f.severity, long: f.row.long, short: f.row.short, burnRate: f.row.burnRate, longBurnRate: f.longBurnRate, shortBurnRate: f.shortBurnRate });
     const windows: Record<string, number> = { ...STATUS_WINDOWS };
     for (const row of [...spec.alerting.page, ...spec.alerting.ticket]) {
       windows[row.long] = row.longMs;
@@ -131,14 +160,15 @@ export function createSloService(store: Store, options: { now?: () => number } =
     }
     const burnRates: Record<string, number> = {};
     for (const [label, ms] of Object.entries(windows)) burnRates[label] = burnRate(b, ms, at, spec.objective);
-    if (evaluation.budget.total === 0) notes.push('no traffic in the window');
+    if (evaluation.budget.total === 0) notes.push(spec.sli.type === 'drift_free' ? 'no drift evaluation in the window' : 'no traffic in the window');
     return {
       ...base,
       status: 'ok',
       notes,
       budget: budgetStatus(b, spec.objective, spec.windowMs, at),
       burnRates,
-      firing: evaluation.firing.map((f) => ({ severity: f.severity, long: f.row.long, short: f.row.short, burnRate: f.row.burnRate, longBurnRate: f.longBurnRate, shortBurnRate: f.shortBurnRate })),
+      firing: evaluation.firing.map(firingRow),
+      firingArmFailures: armFailures ? evaluateAlerts(spec, armFailures, at).firing.map(firingRow) : evaluation.firing.map(firingRow),
       budgetLow: evaluation.budgetLow,
     };
   }

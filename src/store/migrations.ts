@@ -283,6 +283,118 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
         await db.schema.createIndex('sli_counters_bucket_idx').on('sli_counters').column('bucket').execute();
       },
     },
+    '0005_alerts_incidents': {
+      async up(db: AnyDb) {
+        const pk = (c: any) => (dialect === 'sqlite' ? c.primaryKey().autoIncrement() : c.primaryKey()); // eslint-disable-line @typescript-eslint/no-explicit-any
+        await db.schema.createTable('alerts')
+          .addColumn('id', id, pk)
+          .addColumn('fingerprint', 'text', (c) => c.notNull())
+          // The fingerprint while the alert is open, null once resolved: one open alert per fingerprint.
+          .addColumn('open_fingerprint', 'text')
+          .addColumn('source', 'text', (c) => c.notNull())
+          .addColumn('severity', 'text', (c) => c.notNull())
+          .addColumn('deployment', 'text')
+          .addColumn('version', 'integer')
+          .addColumn('group_key', 'text', (c) => c.notNull())
+          .addColumn('summary', 'text', (c) => c.notNull())
+          .addColumn('details', 'text', (c) => c.notNull())
+          .addColumn('route', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('suppressed_by', 'text')
+          .addColumn('occurrences', 'integer', (c) => c.notNull())
+          .addColumn('opened_at', 'text', (c) => c.notNull())
+          .addColumn('last_seen_at', 'text', (c) => c.notNull())
+          .addColumn('resolved_at', 'text')
+          .addColumn('ack_deadline', 'text')
+          .addColumn('acked_by', 'text')
+          .addColumn('acked_at', 'text')
+          .addColumn('escalated_at', 'text')
+          .addColumn('incident_id', 'integer')
+          .execute();
+        await db.schema.createIndex('alerts_open_fingerprint_unique').unique().on('alerts').column('open_fingerprint').execute();
+        await db.schema.createIndex('alerts_deployment_idx').on('alerts').columns(['deployment', 'opened_at']).execute();
+        await db.schema.createTable('alert_deliveries')
+          .addColumn('id', id, pk)
+          .addColumn('alert_id', 'integer', (c) => c.notNull())
+          .addColumn('sink', 'text', (c) => c.notNull())
+          .addColumn('event', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('attempts', 'integer', (c) => c.notNull())
+          .addColumn('next_attempt_at', 'text', (c) => c.notNull())
+          .addColumn('last_error', 'text')
+          .addColumn('response_status', 'integer')
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('delivered_at', 'text')
+          .execute();
+        await db.schema.createIndex('alert_deliveries_due_idx').on('alert_deliveries').columns(['status', 'next_attempt_at']).execute();
+        await db.schema.createIndex('alert_deliveries_alert_idx').on('alert_deliveries').column('alert_id').execute();
+        await db.schema.createTable('silences')
+          .addColumn('id', id, pk)
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('matchers', 'text', (c) => c.notNull())
+          .addColumn('reason', 'text', (c) => c.notNull())
+          .addColumn('created_by', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('starts_at', 'text', (c) => c.notNull())
+          .addColumn('ends_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createTable('incidents')
+          .addColumn('id', id, pk)
+          .addColumn('deployment', 'text')
+          .addColumn('severity', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('title', 'text', (c) => c.notNull())
+          .addColumn('opened_at', 'text', (c) => c.notNull())
+          .addColumn('acked_at', 'text')
+          .addColumn('acked_by', 'text')
+          .addColumn('resolved_at', 'text')
+          .addColumn('resolved_by', 'text')
+          .addColumn('resolution', 'text')
+          .addColumn('postmortem', 'text')
+          .execute();
+        await db.schema.createIndex('incidents_deployment_idx').on('incidents').columns(['deployment', 'status']).execute();
+        await db.schema.createTable('incident_events')
+          .addColumn('id', id, pk)
+          .addColumn('incident_id', 'integer', (c) => c.notNull())
+          .addColumn('at', 'text', (c) => c.notNull())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('summary', 'text', (c) => c.notNull())
+          .addColumn('details', 'text', (c) => c.notNull())
+          .addColumn('actor', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('incident_events_incident_idx').on('incident_events').columns(['incident_id', 'at']).execute();
+        await db.schema.createTable('reviews')
+          .addColumn('id', id, pk)
+          .addColumn('deployment', 'text', (c) => c.notNull())
+          .addColumn('model', 'text', (c) => c.notNull())
+          .addColumn('version', 'integer', (c) => c.notNull())
+          .addColumn('request_id', 'text', (c) => c.notNull())
+          .addColumn('reason', 'text', (c) => c.notNull())
+          .addColumn('confidence', 'real')
+          .addColumn('inputs', 'text', (c) => c.notNull())
+          .addColumn('outputs', 'text')
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('decision', 'text')
+          .addColumn('note', 'text')
+          .addColumn('decided_by', 'text')
+          .addColumn('decided_at', 'text')
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('reviews_status_idx').on('reviews').columns(['status', 'created_at']).execute();
+        await db.schema.createIndex('reviews_request_unique').unique().on('reviews').columns(['deployment', 'request_id']).execute();
+        // Degraded answers given while the deployment was switched to its fallback (no arm was asked), apart
+        // from those that rescued an arm's failure: the fallback policy watches the arms' failures alone.
+        await db.schema.alterTable('sli_counters').addColumn('switched', big, (c) => c.notNull().defaultTo(0)).execute();
+        // A deployment switched to its fallback chain, by hand (mode manual) or by an SLO policy (mode auto).
+        await db.schema.createTable('deployment_fallbacks')
+          .addColumn('deployment', 'text', (c) => c.primaryKey())
+          .addColumn('mode', 'text', (c) => c.notNull())
+          .addColumn('reason', 'text', (c) => c.notNull())
+          .addColumn('set_by', 'text', (c) => c.notNull())
+          .addColumn('set_at', 'text', (c) => c.notNull())
+          .execute();
+      },
+    },
   };
   return { getMigrations: async () => migrations };
 }

@@ -278,6 +278,125 @@ export interface SlosTable {
   updated_by: string;
 }
 
+export type AlertSeverity = 'SEV1' | 'SEV2' | 'SEV3' | 'SEV4';
+
+export interface AlertsTable {
+  id: Generated<number>;
+  /** Source, deployment, version and key hashed: the same condition is one alert however often it is seen. */
+  fingerprint: string;
+  /** The fingerprint while open, null once resolved (a unique index keeps one open alert per fingerprint). */
+  open_fingerprint: string | null;
+  source: string;
+  severity: AlertSeverity;
+  deployment: string | null;
+  version: number | null;
+  /** `deployment/version` (or `-`): alerts are grouped by it in lists and notifications. */
+  group_key: string;
+  summary: string;
+  /** JSON object: the evidence (burn rates, budget, rollout id, …). */
+  details: string;
+  /** The route it was sent to (the model owner's, else default). */
+  route: string;
+  status: 'firing' | 'acknowledged' | 'resolved';
+  /** Set when a silence or maintenance window held its notifications back: `silence:<id>`. */
+  suppressed_by: string | null;
+  occurrences: number;
+  opened_at: string;
+  last_seen_at: string;
+  resolved_at: string | null;
+  ack_deadline: string | null;
+  acked_by: string | null;
+  acked_at: string | null;
+  escalated_at: string | null;
+  incident_id: number | null;
+}
+
+export interface AlertDeliveriesTable {
+  id: Generated<number>;
+  alert_id: number;
+  sink: string;
+  /** trigger | acknowledge | resolve | escalate */
+  event: string;
+  status: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  next_attempt_at: string;
+  last_error: string | null;
+  response_status: number | null;
+  created_at: string;
+  delivered_at: string | null;
+}
+
+export interface SilencesTable {
+  id: Generated<number>;
+  /** silence | maintenance */
+  kind: string;
+  /** JSON: { deployment?, source?, severity? } (absent: any). */
+  matchers: string;
+  reason: string;
+  created_by: string;
+  created_at: string;
+  starts_at: string;
+  ends_at: string;
+}
+
+export interface IncidentsTable {
+  id: Generated<number>;
+  deployment: string | null;
+  severity: AlertSeverity;
+  status: 'open' | 'acknowledged' | 'resolved';
+  title: string;
+  opened_at: string;
+  acked_at: string | null;
+  acked_by: string | null;
+  resolved_at: string | null;
+  resolved_by: string | null;
+  resolution: string | null;
+  /** Markdown, written when the incident is resolved. */
+  postmortem: string | null;
+}
+
+export interface IncidentEventsTable {
+  id: Generated<number>;
+  incident_id: number;
+  at: string;
+  /** alert | alert.resolved | action | rollout | deploy | ack | resolve | note */
+  kind: string;
+  summary: string;
+  details: string;
+  actor: string;
+}
+
+export interface ReviewsTable {
+  id: Generated<number>;
+  deployment: string;
+  model: string;
+  version: number;
+  request_id: string;
+  /** low_confidence | fallback */
+  reason: string;
+  confidence: number | null;
+  /** JSON: the request's inputs, redacted as the deployment's monitoring redacts the prediction log. */
+  inputs: string;
+  /** JSON: the model's outputs when it answered (low confidence), else null. */
+  outputs: string | null;
+  status: 'pending' | 'decided';
+  /** JSON: the reviewer's label. */
+  decision: string | null;
+  note: string | null;
+  decided_by: string | null;
+  decided_at: string | null;
+  created_at: string;
+}
+
+export interface DeploymentFallbacksTable {
+  deployment: string;
+  /** manual (an operator) | auto (an SLO policy, lifted by it when the SLO recovers) */
+  mode: 'manual' | 'auto';
+  reason: string;
+  set_by: string;
+  set_at: string;
+}
+
 /** One replica's running SLI counts for a deployment and minute. */
 export interface SliCountersTable {
   id: Generated<number>;
@@ -289,8 +408,10 @@ export interface SliCountersTable {
   total: number;
   /** Server errors (5xx). */
   errors: number;
-  /** Degraded answers (fallbacks); always 0 until fallbacks exist. */
+  /** Degraded answers (fallback, cache, static default, review queue). */
   degraded: number;
+  /** Of the degraded answers, those given while the deployment was switched to its fallback (no arm asked). */
+  switched: Generated<number>;
   /** JSON array: answers at or under each DURATION_BUCKETS bound (cumulative, as a histogram's le). */
   latency: string;
 }
@@ -318,4 +439,11 @@ export interface Tables {
   drift_results: DriftResultsTable;
   slos: SlosTable;
   sli_counters: SliCountersTable;
+  alerts: AlertsTable;
+  alert_deliveries: AlertDeliveriesTable;
+  silences: SilencesTable;
+  incidents: IncidentsTable;
+  incident_events: IncidentEventsTable;
+  reviews: ReviewsTable;
+  deployment_fallbacks: DeploymentFallbacksTable;
 }

@@ -1,5 +1,6 @@
-// `modelgate deployments …`: list, show, delete, and the kill switch.
+// `modelgate deployments …`: list, show, delete, the kill switch and the fallback switch.
 import type { Command } from 'commander';
+import { ModelgateError } from '../../errors/index.js';
 import { withClient, wantsJson } from '../connect.js';
 import { printJson, printTable } from '../output.js';
 
@@ -30,6 +31,7 @@ export function registerDeploymentCommands(program: Command): void {
       const lines = [
         `deployment/${d.name}  model ${d.model}  generation ${d.generation}`,
         `  kill switch  ${d.killSwitch ? 'ON (all traffic on the stable arm)' : 'off'}`,
+        `  fallback     ${d.fallback ? `ON (${d.fallback.mode}, since ${d.fallback.setAt} by ${d.fallback.setBy}: ${d.fallback.reason})` : 'off'}`,
         `  weights      ${formatWeights(d.weights)}`,
         `  shadows      ${Object.keys(d.shadows).length ? formatWeights(d.shadows) : '-'}`,
         `  rollout      ${d.rollout ? rolloutLine(d.rollout) : '-'}`,
@@ -64,6 +66,19 @@ export function registerDeploymentCommands(program: Command): void {
       const d = await withClient(cmd, (c) => c.killDeployment(name, !o.off, o.reason));
       if (wantsJson(cmd)) return printJson(d);
       process.stdout.write(`deployment/${d.name} kill switch ${d.killSwitch ? 'ON' : 'off'}; serving ${formatWeights(d.weights)}\n`);
+    });
+
+  deployments
+    .command('fallback <name> <state>')
+    .description('on: every request is answered by the fallback chain (spec.resilience.fallback), marked degraded; off: back to the arms. For when the stable version itself misbehaves')
+    .option('--reason <text>', 'why (recorded in the audit log)')
+    .option('--json', 'JSON output')
+    .addHelpText('after', '\nExamples:\n  modelgate deployments fallback weather on --reason "v1 answers garbage since 09:12"\n  modelgate deployments fallback weather off')
+    .action(async (name: string, state: string, o: { reason?: string }, cmd: Command) => {
+      if (state !== 'on' && state !== 'off') throw new ModelgateError('MG_ERR_REQUEST_INVALID', `"${state}" is not a state: write \`modelgate deployments fallback ${name} on\` or \`… off\`.`);
+      const d = await withClient(cmd, (c) => c.fallbackDeployment(name, state === 'on', o.reason));
+      if (wantsJson(cmd)) return printJson(d);
+      process.stdout.write(d.fallback ? `deployment/${d.name} answers from its fallback chain (${d.fallback.mode}): ${d.fallback.reason}\n` : `deployment/${d.name} answers from its arms again; serving ${formatWeights(d.weights)}\n`);
     });
 }
 
