@@ -73,6 +73,16 @@ export async function startServer(config: Readonly<Config>, options: { examples?
     onTrafficChange: () => gateway.router.refreshAfterChange(),
     onAction: (deployment, action) => actions.inc({ deployment, action }),
     flush: () => gateway.sli.flush(),
+    signals: config.alerting.signals,
+    redactions: () => gateway.monitor.status().redactions,
+    fairness: () => {
+      const out = new Map<string, { version: number; attribute: string; parityRatio: number | null; records: number }[]>();
+      for (const [deployment, seen] of monitorLoop.last()) {
+        if (!seen.quality) continue;
+        out.set(deployment, seen.quality.versions.flatMap((v) => v.fairness.map((f) => ({ version: v.version, attribute: f.attribute, parityRatio: f.demographic_parity_ratio, records: f.count - f.missing }))));
+      }
+      return out;
+    },
   });
   sloWatcher.start();
   ctx.alerts.registerMetrics(gateway.metrics.registry);

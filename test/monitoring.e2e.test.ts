@@ -220,6 +220,25 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       assert.equal(d.versions[0]!.data_quality.find((f) => f.name === 'wind')!.out_of_range_rate, 0);
     });
 
+    it('with action fallback, answers a request outside the reference from the fallback chain, marked degraded', async () => {
+      const doc = deploymentDoc('guarded', 'wx', { monitoring: { dataQuality: { action: 'fallback' } }, resilience: { fallback: [{ kind: 'static', outputs: [{ name: 'label', datatype: 'INT64', data: [0] }] }] } });
+      delete (doc.spec as Record<string, unknown>).strategy;
+      await t.server.ctx.deployments.apply(admin, [doc as never]);
+      await waitFor(async () => (await fetch(`${t.server.url}/v2/models/guarded/ready`)).status === 200, 'guarded ready');
+      const hot = await predict('guarded', { ...rows[0]!.x, temp_max: 95 });
+      assert.equal(hot.status, 200);
+      assert.equal(hot.headers.get('x-modelgate-degraded'), 'static');
+      assert.equal(hot.headers.get('x-modelgate-degraded-cause'), 'data_quality');
+      assert.deepEqual(hot.body.predictions, [0]);
+      const clean = await predict('guarded', rows[0]!.x);
+      assert.equal(clean.status, 200);
+      assert.equal(clean.headers.get('x-modelgate-degraded'), null);
+      await assert.rejects(
+        t.server.ctx.deployments.apply(admin, [{ ...doc, metadata: { name: 'unguarded' }, spec: { ...(doc.spec as Record<string, unknown>), resilience: {} } } as never]),
+        (e: Error & { code?: string }) => e.code === 'MG_ERR_DEPLOYMENT_INVALID' && /needs a fallback chain/.test(e.message),
+      );
+    });
+
     it('keeps personal data out of the store and the logs, and erases a subject on request', async () => {
       await deploy('pii', { sample: 1, subject: { header: 'x-user-id' }, redact: { fields: { customer: 'hash' } } });
       const url = `${t.server.url}/v2/models/pii/infer`;

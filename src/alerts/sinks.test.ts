@@ -53,6 +53,7 @@ function alerting(over: Partial<AlertingConfig> = {}): AlertingConfig {
     routes: {},
     ackDeadline: { SEV1: '5m', SEV2: '30m', SEV3: '3d' },
     retry: { maxAttempts: 8, initialBackoffMs: 1000, maxBackoffMs: 300_000 },
+    signals: { windowMs: 300_000, minRequests: 20, errorRate: 0.05, latencyMs: 1000, slowShare: 0.1, minParityRatio: 0.8, minFairnessRecords: 100, budgetApproached: 0.5 },
     ...over,
   };
 }

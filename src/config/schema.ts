@@ -139,6 +139,19 @@ export const ConfigSchema = Type.Object(
           },
           { default: {}, additionalProperties: false, description: 'How long an alert may stay unacknowledged before it is escalated.' },
         ),
+        signals: Type.Object(
+          {
+            windowMs: Type.Integer({ minimum: 60_000, default: 300_000, description: 'The recent window the error-rate and latency alerts look at.' }),
+            minRequests: Type.Integer({ minimum: 1, default: 20, description: 'Answers in the window before the error-rate and latency alerts judge a deployment.' }),
+            errorRate: Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 0.05, description: 'A SEV2 when more than this share of a deployment\'s answers are server errors.' }),
+            latencyMs: Type.Number({ exclusiveMinimum: 0, default: 1000, description: 'Elevated latency (SEV3): answers slower than this (rounded up to a histogram bucket)…' }),
+            slowShare: Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 0.1, description: '…are more than this share of the window.' }),
+            minParityRatio: Type.Number({ minimum: 0, maximum: 1, default: 0.8, description: 'A fairness breach (SEV2) when the demographic parity ratio of a sensitive attribute is below this (the four-fifths rule).' }),
+            minFairnessRecords: Type.Integer({ minimum: 1, default: 100, description: 'Labelled records before fairness is judged.' }),
+            budgetApproached: Type.Number({ minimum: 0, maximum: 1, default: 0.5, description: 'A SEV4 for the weekly review when less than this share of an SLO\'s budget is left.' }),
+          },
+          { default: {}, additionalProperties: false, description: 'Thresholds of the alert sources other than SLO burn rates.' },
+        ),
         retry: Type.Object(
           {
             maxAttempts: Type.Integer({ minimum: 1, maximum: 50, default: 8 }),

@@ -294,6 +294,7 @@ export function registerMonitoringMetrics(registry: PromRegistry, loop: MonitorL
   counter('prediction_payloads_shed_total', 'Sampled payloads dropped because the store fell behind (shed before join records).', () => recorder.status().shedPayloads);
   counter('data_quality_flagged_total', 'Requests answered with a data-quality flag (action allow).', () => recorder.status().qualityFlagged);
   counter('data_quality_rejected_total', 'Requests rejected on data quality (action reject).', () => recorder.status().qualityRejected);
+  counter('data_quality_fallback_total', 'Requests sent to the fallback chain on data quality (action fallback).', () => recorder.status().qualityFallback);
   new Counter({
     name: `${prefix}pii_redactions_total`,
     help: 'Personal data found and replaced in prediction payloads before storage, by detector.',

@@ -39,7 +39,6 @@ describe('the monitoring section of a deployment', () => {
     assert.match(refused({ sensitive: ['sex'] }), /sensitive\[0\]: "sex" is not a slice/);
     assert.match(refused({ drift: { window: '30s', bucket: '1m' } }), /shorter than a bucket/);
     assert.match(refused({ redact: { fields: { Email: 'drop', email: 'hash' } } }), /spec\.monitoring\.redact/);
-    assert.match(refused({ dataQuality: { action: 'fallback' } }), /fallback chain/);
   });
 
   it('offers exactly the detectors the redactor has', () => {

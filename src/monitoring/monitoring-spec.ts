@@ -62,7 +62,7 @@ export const MonitoringSchema = Type.Object(
     ),
     dataQuality: Type.Object(
       {
-        action: Type.Union([Type.Literal('allow'), Type.Literal('reject'), Type.Literal('fallback')], { default: 'allow', description: 'For a request with a missing value, a value outside the reference range or an unseen category: allow (and flag), reject with 400, or route to the fallback.' }),
+        action: Type.Union([Type.Literal('allow'), Type.Literal('reject'), Type.Literal('fallback')], { default: 'allow', description: 'For a request with a missing value, a value outside the reference range or an unseen category: allow (and flag), reject with 400, or answer from the fallback chain (spec.resilience.fallback; marked degraded).' }),
         rangeTolerance: Type.Number({ minimum: 0, default: 0.1, description: 'Values within this share of the reference range beyond its min and max still count as in range.' }),
       },
       { default: {}, additionalProperties: false },
@@ -106,9 +106,6 @@ export function checkMonitoringSpec(m: MonitoringSpec, where: (path: string) => 
     compileRedactor({ fields: m.redact.fields, detectors: m.redact.detectors, salt: 'validation-only-salt' });
   } catch (e) {
     throw bad('redact', (e as Error).message);
-  }
-  if (m.dataQuality.action === 'fallback') {
-    throw bad('dataQuality.action', '"fallback" needs a fallback chain, which deployments do not have yet; use allow (flag) or reject.');
   }
 }
 

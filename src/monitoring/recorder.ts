@@ -88,6 +88,8 @@ export interface RecorderCounters {
   profiledRows: number;
   qualityFlagged: number;
   qualityRejected: number;
+  /** Requests sent to the fallback chain on data quality (action fallback). */
+  qualityFallback: number;
   redactions: Record<DetectorName, number>;
 }
 
@@ -103,7 +105,7 @@ export class MonitorRecorder {
   private readonly buckets = new Map<string, Bucket>();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
-  private readonly counters = { observed: 0, profiledRows: 0, qualityFlagged: 0, qualityRejected: 0 };
+  private readonly counters = { observed: 0, profiledRows: 0, qualityFlagged: 0, qualityRejected: 0, qualityFallback: 0 };
   private readonly redactors = new Set<Redactor>();
   private readonly salt: string;
 
@@ -155,7 +157,7 @@ export class MonitorRecorder {
 
   /**
    * The data-quality action, before the model runs: throws MG_ERR_INFER_DATA_QUALITY when the deployment
-   * rejects, returns the issues to flag when it allows, undefined when the request is clean or the version's
+   * rejects or falls back (details.fallback: the data plane then answers from the fallback chain), returns the issues to flag when it allows, undefined when the request is clean or the version's
    * reference is not loaded yet (the data plane waits on pendingCheck() first, so that happens only when the
    * read failed).
    */
@@ -169,6 +171,11 @@ export class MonitorRecorder {
     if (route.monitoring.dataQuality.action === 'reject') {
       this.counters.qualityRejected++;
       throw new ModelgateError('MG_ERR_INFER_DATA_QUALITY', `Deployment "${route.name}" rejects this request on data quality: ${describeIssues(issues)}. The reference profile of version ${lv.version} sets the expected ranges and categories.`, { issues });
+    }
+    if (route.monitoring.dataQuality.action === 'fallback') {
+      // The data plane sends it to the fallback chain; this error is the answer only when no step answers.
+      this.counters.qualityFallback++;
+      throw new ModelgateError('MG_ERR_INFER_DATA_QUALITY', `Deployment "${route.name}" sends this request to its fallback chain on data quality (${describeIssues(issues)}), and no step of the chain could answer.`, { issues, fallback: true });
     }
     this.counters.qualityFlagged++;
     return issues;

@@ -285,6 +285,9 @@ export function validateDeploymentFile(value: unknown, source = 'the deployment'
 /** What the resilience schema cannot say: the fallback chain's references, and the cache a cache step needs. */
 function checkResilience(spec: DeploymentSpec, where: (path: string) => string): void {
   const r = spec.resilience;
+  if (spec.monitoring.dataQuality.action === 'fallback' && r.fallback.length === 0) {
+    throw new ModelgateError('MG_ERR_DEPLOYMENT_INVALID', `${where('spec.monitoring.dataQuality.action')}: "fallback" needs a fallback chain (spec.resilience.fallback); add one, or use allow (flag) or reject.`);
+  }
   for (const [i, step] of r.fallback.entries()) {
     const at = where(`spec.resilience.fallback[${i}]`);
     if (step.kind === 'version' || step.kind === 'model') {

@@ -406,7 +406,14 @@ export async function registerDataPlane(app: FastifyInstance, deps: DataPlaneDep
       if (breaker !== undefined && !breaker.allow(performance.now())) {
         return answerFromChain(req, reply, route, protocol, parent, overall, 'failure', new ModelgateError('MG_ERR_INFER_CIRCUIT_OPEN', `The circuit breaker of ${c.arm.key} is open after repeated failures${route.fallbacks.length > 0 ? ' and no fallback could answer' : ''}. Retry later.`), key, 503);
       }
-      return submit(req, reply, route.name, c.lv, c.lv.runner!, parent, deadline, protocol, keepOutputs).then(
+      let pending: Promise<unknown>;
+      try {
+        pending = submit(req, reply, route.name, c.lv, c.lv.runner!, parent, deadline, protocol, keepOutputs);
+      } catch (e) {
+        // Decoding and the data-quality check throw before anything is queued.
+        pending = Promise.reject(e);
+      }
+      return pending.then(
         (body) => {
           breaker?.success(performance.now());
           const s = req.infer!;
@@ -425,6 +432,7 @@ export async function registerDataPlane(app: FastifyInstance, deps: DataPlaneDep
         },
         (e: unknown) => {
           const mg = toInferError(e);
+          if (mg.code === 'MG_ERR_INFER_DATA_QUALITY' && mg.details?.fallback === true) return answerFromChain(req, reply, route, protocol, parent, overall, 'data_quality', mg, key, mg.status);
           if (mg.status < 500 || mg.code === 'MG_ERR_INFER_SHUTTING_DOWN') throw e;
           // A full queue is overload, not the version's fault: it may fall back, but does not trip the breaker.
           if (mg.code !== 'MG_ERR_INFER_QUEUE_FULL') breaker?.failure(performance.now());
@@ -448,6 +456,8 @@ export async function registerDataPlane(app: FastifyInstance, deps: DataPlaneDep
     const s = req.infer!;
     if (primaryStatus !== undefined) s.primaryStatus = primaryStatus;
     else if (cause === 'switch') s.arm = undefined;
+    // The chain's answers are not the chosen version's: no shadow comparison, no review of its confidence.
+    s.outputs = undefined;
     let clientError: unknown;
     for (const f of route.fallbacks) {
       if (Date.now() >= overall) break;
@@ -471,9 +481,10 @@ export async function registerDataPlane(app: FastifyInstance, deps: DataPlaneDep
           s.version = hit.version;
           body = encodeCached(req, route, hit, protocol);
         } else if (f.kind === 'static') {
-          const outputs = d.staticOutputs(f, rowsOf(req.body, protocol, route));
+          const rows = rowsOf(req.body, protocol, route);
+          const outputs = d.staticOutputs(f, rows);
           s.version = 'static';
-          body = protocol === 'v2' ? encodeInferResponse({ modelName: route.name, modelVersion: 'static', id: requestId(req), outputs }) : encodeV1Response(outputs, rowsOf(req.body, protocol, route));
+          body = protocol === 'v2' ? encodeInferResponse({ modelName: route.name, modelVersion: 'static', id: requestId(req), outputs }) : encodeV1Response(outputs, rows);
         } else {
           if (reviews === undefined) continue;
           // Reviewers see the request as the prediction log would keep it: redacted by the monitoring policy.

@@ -13,8 +13,11 @@ import { staticAnswer } from './resilience/static-answer.js';
 
 /** What answered instead of the chosen version. */
 export type DegradedKind = 'version' | 'model' | 'cache' | 'static' | 'review';
-/** failure: the chosen version failed (after retries) or its circuit was open; switch: the deployment is switched to its fallback. */
-export type DegradedCause = 'failure' | 'switch';
+/**
+ * failure: the chosen version failed (after retries) or its circuit was open; switch: the deployment is
+ * switched to its fallback; data_quality: the request failed the data-quality check (action fallback).
+ */
+export type DegradedCause = 'failure' | 'switch' | 'data_quality';
 
 /** A cached answer: the outputs, and what produced them. */
 export interface CachedAnswer {
@@ -43,7 +46,7 @@ export class Degradation {
     });
     this.degradedTotal = new Counter({
       name: `${prefix}deployment_degraded_total`,
-      help: 'Answers of a deployment given by its fallback chain, by what answered (version, model, cache, static, review) and why (failure: the chosen version failed or its circuit was open; switch: the deployment was switched to its fallback).',
+      help: 'Answers of a deployment given by its fallback chain, by what answered (version, model, cache, static, review) and why (failure: the chosen version failed or its circuit was open; switch: the deployment was switched to its fallback; data_quality: the request failed the data-quality check).',
       labelNames: ['deployment', 'kind', 'cause'] as const,
       registers,
     });

@@ -54,7 +54,7 @@ describe('Prometheus rules for SLOs', () => {
     assert.match(r5m.expr, /outcome="error"\}\[5m\]/);
     assert.match(r5m.expr, /outcome=~"ok\|error"\}\[5m\]/);
     // Answers given while switched to the fallback reach no arm: they are added as bad events and to the total.
-    assert.match(r5m.expr, /\+ \(sum\(rate\(modelgate_deployment_degraded_total\{deployment="weather",cause="switch"\}\[5m\]\)\) or vector\(0\)\)\) \/ \(sum/);
+    assert.match(r5m.expr, /\+ \(sum\(rate\(modelgate_deployment_degraded_total\{deployment="weather",cause=~"switch\|data_quality"\}\[5m\]\)\) or vector\(0\)\)\) \/ \(sum/);
     assert.doesNotMatch(r5m.expr, /cause="failure"/);
     assert.equal(records.find((r) => r.record === 'slo:objective:ratio')!.expr, 'vector(0.999)');
     assert.equal(records.find((r) => r.record === 'slo:error_budget:ratio')!.expr, 'vector(0.001)');
@@ -102,7 +102,7 @@ describe('Prometheus rules for SLOs', () => {
     const f1h = (plan.groups[2]!.rules as RecordingRule[]).find((r) => r.record === 'slo:sli_error:ratio_rate1h')!;
     assert.equal(
       f1h.expr,
-      '(sum(rate(modelgate_deployment_degraded_total{deployment="weather"}[1h])) or vector(0)) / (sum(rate(modelgate_deployment_requests_total{deployment="weather",outcome=~"ok|error"}[1h])) + (sum(rate(modelgate_deployment_degraded_total{deployment="weather",cause="switch"}[1h])) or vector(0)))',
+      '(sum(rate(modelgate_deployment_degraded_total{deployment="weather"}[1h])) or vector(0)) / (sum(rate(modelgate_deployment_requests_total{deployment="weather",outcome=~"ok|error"}[1h])) + (sum(rate(modelgate_deployment_degraded_total{deployment="weather",cause=~"switch|data_quality"}[1h])) or vector(0)))',
     );
   });
 

@@ -3,8 +3,8 @@
 //
 // What each SLI is built from (the metrics the gateway exports):
 // - availability: bad = modelgate_deployment_requests_total{outcome="error"} (5xx on an arm) plus answers
-//   given while the deployment was switched to its fallback (modelgate_deployment_degraded_total{cause=
-//   "switch"}); with degradedCountsAsBad false, minus the arm failures the fallback chain answered
+//   given while the deployment was switched to its fallback or sent there on data quality
+//   (modelgate_deployment_degraded_total{cause=~"switch|data_quality"}); with degradedCountsAsBad false, minus the arm failures the fallback chain answered
 //   (cause="failure"). total = outcome ok + error, plus the switched answers. 4xx are left out.
 // - latency: the request-duration histogram, model label = the deployment name; good = the bucket whose
 //   `le` is thresholdMs / 1000 (hence thresholdMs must be a bucket bound), total = _count. Counts every
@@ -145,10 +145,11 @@ function sliSource(slo: SloSpec, prefix: string): SliSource {
         errorRatio: (w) => {
           // `or vector(0)`: a counter with no error yet has no series, which would make the ratio vanish, not 0.
           const errors = `(sum(rate(${requests}{deployment=${d},outcome="error"}[${w}])) or vector(0))`;
-          const switched = `(sum(rate(${degraded}{deployment=${d},cause="switch"}[${w}])) or vector(0))`;
+          const switched = `(sum(rate(${degraded}{deployment=${d},cause=~"switch|data_quality"}[${w}])) or vector(0))`;
           const rescued = `(sum(rate(${degraded}{deployment=${d},cause="failure"}[${w}])) or vector(0))`;
           // An arm's failure the fallback chain answered is an error on the arm and a degraded answer: bad
-          // unless degradedCountsAsBad is false. Answers given while switched to fallback reach no arm.
+          // unless degradedCountsAsBad is false. Answers given while switched to fallback reach no arm; those
+          // sent there on data quality count as the arm's client errors; both are added here.
           const bad = slo.degradedCountsAsBad ? `${errors} + ${switched}` : `${errors} - ${rescued}`;
           return `(${bad}) / (sum(rate(${requests}{deployment=${d},outcome=~"ok|error"}[${w}])) + ${switched})`;
         },
@@ -172,7 +173,7 @@ function sliSource(slo: SloSpec, prefix: string): SliSource {
       const degraded = `${prefix}deployment_degraded_total`;
       return {
         kind: 'events',
-        errorRatio: (w) => `(sum(rate(${degraded}{deployment=${d}}[${w}])) or vector(0)) / (sum(rate(${requests}{deployment=${d},outcome=~"ok|error"}[${w}])) + (sum(rate(${degraded}{deployment=${d},cause="switch"}[${w}])) or vector(0)))`,
+        errorRatio: (w) => `(sum(rate(${degraded}{deployment=${d}}[${w}])) or vector(0)) / (sum(rate(${requests}{deployment=${d},outcome=~"ok|error"}[${w}])) + (sum(rate(${degraded}{deployment=${d},cause=~"switch|data_quality"}[${w}])) or vector(0)))`,
       };
     }
   }

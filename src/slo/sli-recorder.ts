@@ -49,9 +49,9 @@ export class SliRecorder {
   /**
    * One answer of a deployment. Client errors (4xx) are the caller's mistake and do not count. `degraded`:
    * answered by the fallback chain (another version, a rule model, the cache, a static default, the review
-   * queue), after the chosen arm failed or because the deployment is switched to its fallback.
+   * queue), after the chosen arm failed, because the deployment is switched to its fallback, or on data quality.
    */
-  answer(deployment: string, status: number, latencyMs: number, degraded?: 'failure' | 'switch'): void {
+  answer(deployment: string, status: number, latencyMs: number, degraded?: 'failure' | 'switch' | 'data_quality'): void {
     if (status >= 400 && status < 500) return;
     const now = this.options.now?.() ?? Date.now();
     const start = now - (now % SLI_BUCKET_MS);
@@ -69,7 +69,8 @@ export class SliRecorder {
     if (status >= 500) m.errors++;
     else if (degraded !== undefined) {
       m.degraded++;
-      if (degraded === 'switch') m.switched++;
+      // No arm failed for these: the fallback policy must not read them as the arms failing.
+      if (degraded !== 'failure') m.switched++;
     }
     let i = 0;
     while (i < BOUNDS_MS.length && latencyMs > BOUNDS_MS[i]!) i++;

@@ -15,15 +15,18 @@ import type { DeploymentRouter } from '../rollout/deployment-router.js';
 import { setFallbackSwitch } from '../rollout/deployment-service.js';
 import type { RolloutService } from '../rollout/rollout-service.js';
 import type { Store } from '../store/database.js';
+import { DURATION_BUCKETS } from '../telemetry/metrics.js';
 import type { SloInfo, SloService, SloStatus } from './slo-service.js';
 
 export const SLO_POLICY_ACTOR = 'system:slo-policy';
 const SYSTEM: Principal = { actor: SLO_POLICY_ACTOR, keyId: null, role: 'admin', modelPatterns: [] };
-const SLO_SOURCES: AlertSource[] = ['slo_fast_burn', 'slo_slow_burn', 'slo_burn_ticket', 'budget_low', 'budget_exhausted'];
+const SLO_SOURCES: AlertSource[] = ['slo_fast_burn', 'slo_slow_burn', 'slo_burn_ticket', 'budget_low', 'budget_exhausted', 'threshold_approached'];
 /** A rolled-back rollout or a loss of join records stays an open alert this long unless acknowledged and resolved. */
 const EVENT_ALERT_MS = 3_600_000;
 
 export interface AlertSyncer {
+  raise(signal: AlertSignal): Promise<{ alert: AlertInfo; created: boolean }>;
+  resolve(fingerprint: string): Promise<AlertInfo | null>;
   sync(scope: { sources: AlertSource[]; deployment?: string }, active: AlertSignal[]): Promise<{ raised: AlertInfo[]; resolved: AlertInfo[] }>;
 }
 
@@ -50,7 +53,37 @@ export interface SloWatcherDeps {
   onAction?: (deployment: string, action: PolicyAction) => void;
   /** Writes this process's SLI counts first, so a pass sees the answers given up to now. */
   flush?: () => Promise<void>;
+  /** Thresholds of the sources other than burn rates (config alerting.signals). */
+  signals?: Partial<Signals>;
+  /** Personal data the monitoring redactors found in requests so far, by detector (counters). */
+  redactions?: () => Record<string, number>;
+  /**
+   * The latest fairness figures of each deployment this process's monitor loop has evaluated (by version and
+   * sensitive attribute; an empty list for a deployment evaluated without any). Only those deployments are
+   * judged, so a replica that has not evaluated one yet does not resolve another replica's alert.
+   */
+  fairness?: () => ReadonlyMap<string, FairnessFigure[]>;
 }
+
+export interface FairnessFigure {
+  version: number;
+  attribute: string;
+  parityRatio: number | null;
+  records: number;
+}
+
+export interface Signals {
+  windowMs: number;
+  minRequests: number;
+  errorRate: number;
+  latencyMs: number;
+  slowShare: number;
+  minParityRatio: number;
+  minFairnessRecords: number;
+  budgetApproached: number;
+}
+
+const DEFAULT_SIGNALS: Signals = { windowMs: 300_000, minRequests: 20, errorRate: 0.05, latencyMs: 1000, slowShare: 0.1, minParityRatio: 0.8, minFairnessRecords: 100, budgetApproached: 0.5 };
 
 export interface WatchResult {
   statuses: SloStatus[];
@@ -64,11 +97,13 @@ export class SloWatcher {
   private running: Promise<WatchResult | null> | undefined;
   private stopped = false;
   private lostSeen = 0;
-  private lastLossAt = 0;
-  private lastLost = 0;
+  private readonly signals: Signals;
+  private piiSeen: Record<string, number>;
 
   constructor(private readonly deps: SloWatcherDeps) {
     this.lostSeen = deps.lostRecords?.() ?? 0;
+    this.signals = { ...DEFAULT_SIGNALS, ...deps.signals };
+    this.piiSeen = { ...deps.redactions?.() };
   }
 
   start(): void {
@@ -112,7 +147,12 @@ export class SloWatcher {
     await count(await alerts.sync({ sources: SLO_SOURCES }, statuses.flatMap((st) => this.sloSignals(st, byName.get(st.name)))));
     await count(await alerts.sync({ sources: ['rollout_failed'] }, await this.rolloutSignals()));
     await count(await alerts.sync({ sources: ['drift'] }, await this.driftSignals()));
-    await count(await alerts.sync({ sources: ['records_lost'] }, this.lossSignals()));
+    // Lost records and personal data are counted in each replica's memory: a replica raises what it saw, and
+    // any replica resolves them once an hour has passed without a new occurrence anywhere.
+    for (const signal of [...this.lossSignals(), ...this.piiSignals()]) if ((await alerts.raise(signal)).created) raised++;
+    await count(await this.expireEvents(['records_lost', 'personal_data_in_log']));
+    await count(await alerts.sync({ sources: ['error_rate', 'latency'] }, await this.trafficSignals()));
+    for (const [deployment, figures] of this.deps.fairness?.() ?? []) await count(await alerts.sync({ sources: ['fairness_breach'], deployment }, this.fairnessSignals(deployment, figures)));
     const actions: WatchResult['actions'] = [];
     const deployments = new Set(statuses.map((s) => s.deployment));
     for (const d of deployments) {
@@ -168,6 +208,8 @@ export class SloWatcher {
       out.push({ ...base, source: 'budget_exhausted', summary: `${st.name}: the ${st.window} error budget of ${st.deployment} is exhausted (${pct(budget.consumed)} spent)`, details: evidence });
     } else if (st.budgetLow) {
       out.push({ ...base, source: 'budget_low', summary: `${st.name}: ${pct(budget.remaining)} of the ${st.window} error budget of ${st.deployment} is left`, details: evidence });
+    } else if (budget.total > 0 && budget.remaining < this.signals.budgetApproached) {
+      out.push({ ...base, source: 'threshold_approached', summary: `${st.name}: ${pct(budget.remaining)} of the ${st.window} error budget of ${st.deployment} is left (under ${pct(this.signals.budgetApproached)}; for the weekly review)`, details: evidence });
     }
     return out;
   }
@@ -192,15 +234,75 @@ export class SloWatcher {
       .map((r) => ({ source: 'drift', deployment: r.deployment, version: r.version, summary: `dataset drift on ${r.deployment} version ${r.version}: ${pct(Number(r.drift_share))} of features drifted (evaluated ${r.at})`, details: { at: r.at, driftShare: Number(r.drift_share) } }));
   }
 
+  /** Join records this replica lost since the last pass. */
   private lossSignals(): AlertSignal[] {
     const lost = this.deps.lostRecords?.() ?? 0;
-    if (lost > this.lostSeen) {
-      this.lastLost = lost - this.lostSeen;
-      this.lostSeen = lost;
-      this.lastLossAt = Date.now();
+    if (lost <= this.lostSeen) return [];
+    const now = lost - this.lostSeen;
+    this.lostSeen = lost;
+    return [{ source: 'records_lost', deployment: null, version: null, key: 'join-records', summary: `monitoring lost ${now} prediction join record(s) (${lost} since this replica started): labels for them cannot be joined; the store is too slow or unreachable`, details: { lost: now, lostSinceStart: lost, at: new Date().toISOString() } }];
+  }
+
+  /** Resolves open alerts of event-like sources not seen again for an hour. */
+  private async expireEvents(sources: AlertSource[]): Promise<{ raised: AlertInfo[]; resolved: AlertInfo[] }> {
+    const stale = await this.deps.store.db.selectFrom('alerts').select('fingerprint').where('source', 'in', sources).where('open_fingerprint', 'is not', null).where('last_seen_at', '<', new Date(Date.now() - EVENT_ALERT_MS).toISOString()).execute();
+    const resolved: AlertInfo[] = [];
+    for (const a of stale) {
+      const r = await this.deps.alerts.resolve(a.fingerprint);
+      if (r) resolved.push(r);
     }
-    if (this.lastLossAt === 0 || Date.now() - this.lastLossAt > EVENT_ALERT_MS) return [];
-    return [{ source: 'records_lost', deployment: null, version: null, key: 'join-records', summary: `monitoring lost ${this.lastLost} prediction join record(s) (${this.lostSeen} since start): labels for them cannot be joined; the store is too slow or unreachable`, details: { lostSinceStart: this.lostSeen, lastLoss: new Date(this.lastLossAt).toISOString() } }];
+    return { raised: [], resolved };
+  }
+
+  /**
+   * Personal data the redactors found in requests since the last pass. It never reaches the prediction log
+   * (it is redacted first), but it is arriving where the deployment did not declare it: a SEV1 to look at.
+   */
+  private piiSignals(): AlertSignal[] {
+    const now = this.deps.redactions?.() ?? {};
+    const found: Record<string, number> = {};
+    for (const [k, n] of Object.entries(now)) if (n > (this.piiSeen[k] ?? 0)) found[k] = n - (this.piiSeen[k] ?? 0);
+    this.piiSeen = { ...now };
+    if (Object.keys(found).length === 0) return [];
+    const what = Object.entries(found).map(([k, n]) => `${n} ${k}`).join(', ');
+    return [{ source: 'personal_data_in_log', deployment: null, version: null, key: 'prediction-log', summary: `personal data found in requests bound for the prediction log (${what}); it was redacted before storing. Declare the fields in spec.monitoring.redact.fields or stop sending them`, details: { found, at: new Date().toISOString() } }];
+  }
+
+  /** Server errors and slow answers of each deployment over the recent window (config alerting.signals). */
+  private async trafficSignals(): Promise<AlertSignal[]> {
+    const sg = this.signals;
+    const rows = await this.deps.store.db.selectFrom('sli_counters').select(['deployment', 'total', 'errors', 'latency']).where('bucket', '>=', new Date(Date.now() - sg.windowMs).toISOString()).execute();
+    const bound = DURATION_BUCKETS.findIndex((b) => b * 1000 >= sg.latencyMs - 1e-9);
+    const by = new Map<string, { total: number; errors: number; fast: number }>();
+    for (const r of rows) {
+      const c = by.get(r.deployment) ?? { total: 0, errors: 0, fast: 0 };
+      c.total += Number(r.total);
+      c.errors += Number(r.errors);
+      c.fast += bound >= 0 ? ((JSON.parse(r.latency) as number[])[bound] ?? 0) : Number(r.total);
+      by.set(r.deployment, c);
+    }
+    const out: AlertSignal[] = [];
+    const minutes = Math.round(sg.windowMs / 60_000);
+    for (const [deployment, c] of by) {
+      if (c.total < sg.minRequests) continue;
+      const version = this.deps.router.get(deployment)?.stable.version ?? null;
+      const rate = c.errors / c.total;
+      if (rate > sg.errorRate) out.push({ source: 'error_rate', deployment, version, summary: `${deployment}: ${pct(rate)} of answers in the last ${minutes} min were server errors (alerts above ${pct(sg.errorRate)})`, details: { errors: c.errors, total: c.total, errorRate: round(rate), threshold: sg.errorRate } });
+      const slow = (c.total - c.fast) / c.total;
+      if (bound >= 0 && slow > sg.slowShare) out.push({ source: 'latency', deployment, version, summary: `${deployment}: ${pct(slow)} of answers in the last ${minutes} min took longer than ${DURATION_BUCKETS[bound]! * 1000} ms (alerts above ${pct(sg.slowShare)})`, details: { slow: c.total - c.fast, total: c.total, thresholdMs: DURATION_BUCKETS[bound]! * 1000 } });
+    }
+    return out;
+  }
+
+  /** Sensitive attributes whose demographic parity ratio is under the four-fifths rule (or alerting.signals.minParityRatio). */
+  private fairnessSignals(deployment: string, figures: FairnessFigure[]): AlertSignal[] {
+    const sg = this.signals;
+    const out: AlertSignal[] = [];
+    for (const f of figures) {
+      if (f.parityRatio === null || f.records < sg.minFairnessRecords || f.parityRatio >= sg.minParityRatio) continue;
+      out.push({ source: 'fairness_breach', deployment, version: f.version, key: f.attribute, summary: `${deployment} version ${f.version}: demographic parity ratio over "${f.attribute}" is ${round(f.parityRatio)} (below ${sg.minParityRatio}) on ${f.records} labelled predictions`, details: { attribute: f.attribute, parityRatio: f.parityRatio, records: f.records, threshold: sg.minParityRatio } });
+    }
+    return out;
   }
 
   /** The deployment's automatic actions, from the status of its SLOs. */

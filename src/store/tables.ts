@@ -410,7 +410,7 @@ export interface SliCountersTable {
   errors: number;
   /** Degraded answers (fallback, cache, static default, review queue). */
   degraded: number;
-  /** Of the degraded answers, those given while the deployment was switched to its fallback (no arm asked). */
+  /** Of the degraded answers, those no arm failed for: switched to the fallback, or sent there on data quality. */
   switched: Generated<number>;
   /** JSON array: answers at or under each DURATION_BUCKETS bound (cumulative, as a histogram's le). */
   latency: string;
