@@ -4,11 +4,10 @@
 // is built without the gateway's background loops, so nothing but the test raises alerts; alerts are rows
 // inserted as the alert manager writes them.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tmpdir } from 'node:os';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/app.js';
 import type { AlertInfo, AlertSeverity, AlertSource } from '../src/alerts/types.js';
@@ -17,28 +16,11 @@ import { listAudit } from '../src/governance/audit.js';
 import { createKey } from '../src/governance/keys.js';
 import { DIALECTS, principal, V1, V2 } from './helpers.js';
 import { deploymentDoc } from './rollout-helpers.js';
+import { runCliAsync } from './cli-helpers.js';
 
 const admin = principal('admin');
-const BIN = fileURLToPath(new URL('../src/cli/bin.js', import.meta.url));
 const OWNER = 'weather-team <weather@example.com>';
 const MIN = 60_000;
-
-/** Runs `modelgate …` in this process and returns what it printed. */
-/**
- * Runs the compiled `modelgate` entry beside this test (so it runs from wherever the tests were compiled to),
- * without blocking this process: the server under test answers it.
- */
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    proc.once('error', reject);
-    proc.once('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
 
 for (const dialect of DIALECTS) {
   describe(`incidents end to end (${dialect.name})`, { skip: dialect.skip }, () => {
@@ -172,28 +154,28 @@ for (const dialect of DIALECTS) {
       const id = (await ctx.incidents.onAlert(await alert({ severity: 'SEV2', source: 'rollout_failed', version: 2, key: 'rollout' })))!;
       assert.notEqual(id, incidentId, 'a resolved incident is not reopened');
       const remote = ['--url', url, '--key', keys.operator];
-      const list = await cli([...remote, 'incidents', 'list', '--json']);
+      const list = await runCliAsync(tmpdir(), [...remote, 'incidents', 'list', '--json']);
       assert.equal(list.code, 0, list.stderr + list.stdout);
       assert.deepEqual((JSON.parse(list.stdout) as { id: number }[]).map((i) => i.id), [id]);
-      const all = await cli([...remote, 'incidents', 'list', '--all', '--deployment', 'wx']);
+      const all = await runCliAsync(tmpdir(), [...remote, 'incidents', 'list', '--all', '--deployment', 'wx']);
       assert.equal(all.code, 0, all.stderr);
       assert.match(all.stdout, /^ID\s+SEVERITY\s+STATUS/);
       assert.equal(all.stdout.trim().split('\n').length, 3, all.stdout);
-      const show = await cli([...remote, 'incidents', 'show', String(id)]);
+      const show = await runCliAsync(tmpdir(), [...remote, 'incidents', 'show', String(id)]);
       assert.equal(show.code, 0, show.stderr);
       assert.match(show.stdout, new RegExp(`incident #${id} SEV2 open`));
       assert.match(show.stdout, /timeline:\n/);
       assert.match(show.stdout, /rollout_failed on wx v2/);
-      assert.equal((await cli([...remote, 'incidents', 'ack', String(id), '--note', 'checking'])).code, 0);
-      const viewer = await cli(['--url', url, '--key', keys.viewer, 'incidents', 'resolve', String(id)]);
+      assert.equal((await runCliAsync(tmpdir(), [...remote, 'incidents', 'ack', String(id), '--note', 'checking'])).code, 0);
+      const viewer = await runCliAsync(tmpdir(), ['--url', url, '--key', keys.viewer, 'incidents', 'resolve', String(id)]);
       assert.equal(viewer.code, 1);
       assert.match(viewer.stderr, /^error MG_ERR_AUTH_FORBIDDEN: /);
       const out = join(home, 'postmortem.md');
-      const resolve = await cli([...remote, 'incidents', 'resolve', String(id), '--resolution', 'fixed', '--output', out]);
+      const resolve = await runCliAsync(tmpdir(), [...remote, 'incidents', 'resolve', String(id), '--resolution', 'fixed', '--output', out]);
       assert.equal(resolve.code, 0, resolve.stderr);
       assert.match(resolve.stdout, /postmortem written to/);
       assert.match(readFileSync(out, 'utf8'), /^# Postmortem: wx: rollout_failed on wx v2/);
-      assert.equal((await cli([...remote, 'incidents', 'show', 'abc'])).code, 2, 'a malformed id is a usage error');
+      assert.equal((await runCliAsync(tmpdir(), [...remote, 'incidents', 'show', 'abc'])).code, 2, 'a malformed id is a usage error');
     });
   });
 }

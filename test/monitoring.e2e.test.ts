@@ -167,6 +167,11 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       await t.server.monitorLoop.evaluate();
       const stored = await t.server.ctx.monitoring.driftHistory(admin, 'warm');
       assert.equal(stored[0]?.dataset_drift, true);
+      // Labelled quality is stored per slot too (what an accuracy SLO reads), equal to the report's.
+      const q = await t.server.ctx.store.db.selectFrom('quality_results').selectAll().where('deployment', '=', 'wq').execute();
+      const report = await t.server.ctx.monitoring.quality(admin, 'wq', {});
+      assert.equal(q.length, 1);
+      assert.equal(q[0]!.accuracy, (report.versions[0]!.metrics as { accuracy: number }).accuracy);
       const text = await (await fetch(`${t.server.url}/metrics`)).text();
       assert.match(text, /modelgate_drift_detected\{deployment="warm",version="1",feature="temp_max"\} 1/);
       assert.match(text, /modelgate_drift_detected\{deployment="calm",version="1",feature="temp_max"\} 0/);

@@ -2,10 +2,9 @@
 // queued as the gateway queues them (once per request), listed by viewers, decided once by operators; the
 // decision is stored as feedback for the request with its deployment, so labelled quality can join it.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/app.js';
 import type { AppContext } from '../src/context.js';
@@ -13,25 +12,9 @@ import { listAudit } from '../src/governance/audit.js';
 import { createKey } from '../src/governance/keys.js';
 import { DIALECTS, principal, V1 } from './helpers.js';
 import { deploymentDoc } from './rollout-helpers.js';
+import { runCliAsync } from './cli-helpers.js';
 
 const admin = principal('admin');
-const BIN = fileURLToPath(new URL('../src/cli/bin.js', import.meta.url));
-
-/**
- * Runs the compiled `modelgate` entry beside this test (so it runs from wherever the tests were compiled to),
- * without blocking this process: the server under test answers it.
- */
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    proc.once('error', reject);
-    proc.once('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
 
 for (const dialect of DIALECTS) {
   describe(`review queue end to end (${dialect.name})`, { skip: dialect.skip }, () => {
@@ -123,25 +106,25 @@ for (const dialect of DIALECTS) {
 
     it('lists and decides through the CLI, sending a numeric label as a number', async () => {
       const remote = ['--url', url, '--key', keys.operator];
-      const pending = await cli([...remote, 'reviews', 'list', '--json']);
+      const pending = await runCliAsync(tmpdir(), [...remote, 'reviews', 'list', '--json']);
       assert.equal(pending.code, 0, pending.stderr);
       assert.deepEqual((JSON.parse(pending.stdout) as { id: number }[]).map((r) => r.id), [ids[1]]);
-      const show = await cli([...remote, 'reviews', 'show', String(ids[1])]);
+      const show = await runCliAsync(tmpdir(), [...remote, 'reviews', 'show', String(ids[1])]);
       assert.equal(show.code, 0, show.stderr);
       assert.match(show.stdout, /review #\d+ pending: wx \(wx@1\), fallback/);
-      const decide = await cli([...remote, 'reviews', 'decide', String(ids[1]), '--label', '0', '--note', 'checked']);
+      const decide = await runCliAsync(tmpdir(), [...remote, 'reviews', 'decide', String(ids[1]), '--label', '0', '--note', 'checked']);
       assert.equal(decide.code, 0, decide.stderr);
       assert.match(decide.stdout, /decided: label 0 recorded as feedback for request req-fallback/);
       const [row] = await feedbackOf('req-fallback');
       assert.equal(row!.label, '0', 'sent as the number 0, not the string "0"');
       assert.equal(row!.deployment, 'wx');
-      const twice = await cli([...remote, 'reviews', 'decide', String(ids[1]), '--label', '1']);
+      const twice = await runCliAsync(tmpdir(), [...remote, 'reviews', 'decide', String(ids[1]), '--label', '1']);
       assert.equal(twice.code, 1);
       assert.match(twice.stderr, /^error MG_ERR_REVIEW_ALREADY_DECIDED: /);
-      const all = await cli([...remote, 'reviews', 'list', '--all']);
+      const all = await runCliAsync(tmpdir(), [...remote, 'reviews', 'list', '--all']);
       assert.equal(all.code, 0, all.stderr);
       assert.equal(all.stdout.trim().split('\n').length, 3, all.stdout);
-      assert.equal((await cli([...remote, 'reviews', 'decide', String(ids[1])])).code, 2, '--label is required');
+      assert.equal((await runCliAsync(tmpdir(), [...remote, 'reviews', 'decide', String(ids[1])])).code, 2, '--label is required');
     });
   });
 }

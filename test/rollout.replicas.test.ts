@@ -35,7 +35,9 @@ describe('rollouts across two replicas on PostgreSQL', { skip: PG_SKIP }, () => 
     const card = { text: await readFile(V1.card, 'utf8'), source: V1.card };
     for (let i = 0; i < 2; i++) await reg.register(admin, { name: 'weather', artifact: { path: V1.model }, card, reference: { path: V1.reference }, owner: 'team <t@example.com>', metadata: { build: String(i + 1) } });
     await reg.setAlias(admin, 'weather', 'production', '1');
-    await a.ctx.deployments.apply(alice, [deploymentDoc('weather', 'weather', { strategy: { canary: { analysisInterval: '1500ms', steps: [{ setWeight: 50 }, { analysis: {} }, { pause: { duration: '1s' } }] } } })]);
+    // Both versions are the same model: latency is not what this test is about, and on a loaded CI machine
+    // two sessions of one model measured 1.57x apart, so a wider tolerance than the 1.25x default is set.
+    await a.ctx.deployments.apply(alice, [deploymentDoc('weather', 'weather', { strategy: { canary: { analysisInterval: '1500ms', steps: [{ setWeight: 50 }, { analysis: {} }, { pause: { duration: '1s' } }] } }, analysis: { minSamples: 20, latency: { allowedIncrease: 3 } } })]);
     const key = (await createKey(a.ctx.store.db, { name: 'app', role: 'invoker' }, admin.actor)).key;
     for (const s of [a, b]) await waitFor(async () => (await fetch(`${s.url}/v2/models/weather/ready`)).status === 200, `${s.url} ready`);
     const loads = [startLoad(`${a.url}/v1/models/weather:predict`, key, { concurrency: 3, maxMs: 40_000 }), startLoad(`${b.url}/v1/models/weather:predict`, key, { concurrency: 3, maxMs: 40_000 })];

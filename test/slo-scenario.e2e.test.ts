@@ -154,7 +154,7 @@ describe('SLO scenario: the same failure during a canary', () => {
           arms: [{ version: 'production', weight: 100, role: 'stable' }],
           // The rollout's own analysis is an hour away: only the SLO policy can act within this test.
           strategy: { canary: { analysisInterval: '1h', steps: [{ setWeight: 50 }, { pause: {} }] } },
-          gates: { requireCard: false, requireReference: false },
+          gates: { requireCard: false, requireReference: false, requireSlo: true },
           resilience: { circuitBreaker: { enabled: false } },
         },
       } as never,
@@ -170,6 +170,14 @@ describe('SLO scenario: the same failure during a canary', () => {
 
   it('rolls the canary back by policy when the SLO pages', async () => {
     const s = t.server;
+    // gates.requireSlo: no rollout without an SLO to watch it.
+    await s.ctx.slos.remove(admin, 'cx-availability');
+    const without = await s.ctx.rollouts.check(admin, 'cx', '2');
+    assert.equal(without.items.find((i) => i.name === 'SLO and alert route')?.status, 'fail');
+    await s.ctx.slos.apply(admin, slo('cx-availability', 'cx'), 'slo.yaml');
+    const gate = (await s.ctx.rollouts.check(admin, 'cx', '2')).items.find((i) => i.name === 'SLO and alert route');
+    assert.equal(gate?.status, 'pass');
+    assert.match(gate!.evidence, /cx-availability/);
     const r = await s.ctx.rollouts.start(admin, 'cx', { to: '2' });
     await waitFor(async () => (await s.ctx.rollouts.status(admin, 'cx')).phase === 'Paused', 'the canary at 50%');
     const answers = await traffic(s, 'cx', t.key, 40);

@@ -115,7 +115,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       assert.equal(w!.budget!.remaining, 1);
     });
 
-    it('reports latency SLOs from the counts, drift_free ones from the drift evaluations, accuracy ones as unsupported', async () => {
+    it('reports latency SLOs from the counts, drift_free and accuracy ones from the stored evaluations', async () => {
       const latency = exampleSlo('wok-latency', 'wok').replace('sli: { type: availability }', 'sli: { type: latency, thresholdMs: 10000 }');
       const drift = exampleSlo('wok-drift', 'wok').replace('sli: { type: availability }', 'sli: { type: drift_free }');
       const accuracy = exampleSlo('wok-accuracy', 'wok').replace('sli: { type: availability }', 'sli: { type: accuracy, minAccuracy: 0.8 }');
@@ -127,17 +127,21 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       assert.equal(none!.budget!.total, 0);
       assert.match(none!.notes.join('\n'), /no drift evaluation/);
       // Three evaluation slots, one with dataset drift (on either version: the slot is bad).
-      const slot = (m: number) => new Date(Date.now() - m * 60_000).toISOString();
+      const now = Date.now();
+      const slot = (m: number) => new Date(now - m * 60_000).toISOString();
       const row = (at: string, version: number, drifted: number) => ({ deployment: 'wok', version, at, window_from: at, window_to: at, rows: 100, dataset_drift: drifted, drift_share: drifted ? 0.5 : 0, report: '{}' });
       await server.ctx.store.db.insertInto('drift_results').values([row(slot(3), 1, 0), row(slot(2), 1, 1), row(slot(2), 2, 0), row(slot(1), 1, 0)]).execute();
       const [d] = await server.ctx.slos.status(admin, 'wok-drift');
       assert.equal(d!.status, 'ok');
       assert.equal(d!.budget!.total, 3);
       assert.equal(d!.budget!.good, 2);
+      // Accuracy from the stored labelled-quality evaluations: a slot is good when every labelled version is at
+      // or above minAccuracy (0.8): one of the two slots is.
+      const q = (at: string, version: number, accuracy: number) => ({ deployment: 'wok', version, at, labelled: 50, accuracy, metrics: '{}' });
+      await server.ctx.store.db.insertInto('quality_results').values([q(slot(3), 1, 0.9), q(slot(2), 1, 0.85), q(slot(2), 2, 0.7)]).execute();
       const [a] = await server.ctx.slos.status(admin, 'wok-accuracy');
-      assert.equal(a!.status, 'unsupported');
-      assert.equal(a!.budget, null);
-      assert.match(a!.notes.join('\n'), /Prometheus rules/);
+      assert.equal(a!.status, 'ok');
+      assert.deepEqual([a!.budget!.good, a!.budget!.total], [1, 2]);
     });
 
     it('serves status over HTTP and keeps the counts across a restart', async () => {

@@ -1,4 +1,6 @@
 // Small printing helpers for the CLI: aligned tables for people, JSON for scripts.
+import { ModelgateError } from '../errors/index.js';
+
 export function printJson(v: unknown): void {
   process.stdout.write(JSON.stringify(v, null, 2) + '\n');
 }
@@ -19,4 +21,11 @@ export function formatBytes(n: number): string {
     u++;
   }
   return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`;
+}
+
+/** A --limit option's value: an integer from 1 to max, else a usage error naming what was given. */
+export function parseLimit(text: string, max: number): number {
+  const limit = Number(text);
+  if (!Number.isInteger(limit) || limit < 1 || limit > max) throw new ModelgateError('MG_ERR_CLI_USAGE', `--limit must be 1 to ${max}, got "${text}".`);
+  return limit;
 }

@@ -88,6 +88,8 @@ export class MonitorLoop {
           report: JSON.stringify({ drift: v.drift, prediction_drift: v.prediction_drift, data_quality: v.data_quality }),
         }));
         if (rows.length > 0) await this.deps.store.db.insertInto('drift_results').values(rows).onConflict((oc) => oc.columns(['deployment', 'version', 'at']).doNothing()).execute();
+        const qualityRows = quality.versions.filter((v) => v.labelled > 0).map((v) => ({ deployment: route.name, version: v.version, at: slot.toISOString(), labelled: v.labelled, accuracy: 'accuracy' in v.metrics ? v.metrics.accuracy : null, metrics: JSON.stringify(v.metrics) }));
+        if (qualityRows.length > 0) await this.deps.store.db.insertInto('quality_results').values(qualityRows).onConflict((oc) => oc.columns(['deployment', 'version', 'at']).doNothing()).execute();
         for (const v of drift.versions) {
           if (v.drift?.dataset_drift) this.deps.logger.warn({ alert: 'monitoring.drift', deployment: route.name, version: v.version, drift_share: v.drift.drift_share, drifted: v.drift.features.filter((f) => f.drifted).map((f) => f.name) }, 'monitoring: dataset drift detected');
         }

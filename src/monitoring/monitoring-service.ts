@@ -137,7 +137,7 @@ export function createMonitoringService(store: Store, registry: Registry, salt: 
       const total = { records: 0, payloads: 0, feedback: 0, profiles: 0, drift: 0 };
       const names = [...retention.keys()];
       const purgeOne = async (cutoff: string, only: string | null) => {
-        const del = async (table: 'prediction_records' | 'prediction_payloads' | 'drift_results') => {
+        const del = async (table: 'prediction_records' | 'prediction_payloads' | 'drift_results' | 'quality_results') => {
           let q = db.deleteFrom(table).where('at', '<', cutoff);
           q = only !== null ? q.where('deployment', '=', only) : names.length > 0 ? q.where('deployment', 'not in', names) : q;
           return Number((await q.executeTakeFirst()).numDeletedRows);
@@ -145,6 +145,7 @@ export function createMonitoringService(store: Store, registry: Registry, salt: 
         total.records += await del('prediction_records');
         total.payloads += await del('prediction_payloads');
         total.drift += await del('drift_results');
+        await del('quality_results');
         let pq = db.deleteFrom('monitor_profiles').where('bucket', '<', cutoff);
         pq = only !== null ? pq.where('deployment', '=', only) : names.length > 0 ? pq.where('deployment', 'not in', names) : pq;
         total.profiles += Number((await pq.executeTakeFirst()).numDeletedRows);

@@ -108,7 +108,7 @@ export const GatesSchema = Type.Object(
     sliceGap: Type.Optional(
       Type.Object({ metric: Type.String({ minLength: 1, description: 'A card performance metric type recorded per slice.' }), max: Type.Number({ minimum: 0 }) }, { additionalProperties: false }),
     ),
-    requireSlo: Type.Boolean({ default: false, description: 'Reserved for SLOs (not yet available): when true the gate fails until they exist.' }),
+    requireSlo: Type.Boolean({ default: false, description: 'The deployment must have at least one SLO (modelgate slo apply) before a rollout starts.' }),
   },
   { default: {}, additionalProperties: false },
 );

@@ -1,5 +1,5 @@
 // Readiness gates: what a candidate version must show before a rollout may start (card, owner, reference
-// profile, offline metrics and per-slice fairness, a signature compatible with stable). Each item carries
+// profile, offline metrics and per-slice fairness, a signature compatible with stable, an SLO). Each item carries
 // the evidence it was decided on, so `rollout check` can be read as a checklist.
 import type { Principal } from '../governance/keys.js';
 import type { ModelCard } from '../registry/card/index.js';
@@ -24,7 +24,7 @@ export interface GateReport {
 export async function checkGates(
   registry: Registry,
   principal: Principal,
-  args: { deployment: string; model: string; candidate: number; stable: number | null; gates: GatesSpec },
+  args: { deployment: string; model: string; candidate: number; stable: number | null; gates: GatesSpec; slos?: string[] },
 ): Promise<GateReport> {
   const { model, candidate, stable, gates } = args;
   const info = await registry.getVersion(principal, `${model}@${candidate}`);
@@ -77,7 +77,8 @@ export async function checkGates(
     items.push({ name: 'signature compatible with stable', status: 'skip', evidence: 'no stable version to compare with' });
   }
 
-  items.push({ name: 'SLO and alert route', status: gates.requireSlo ? 'fail' : 'skip', evidence: gates.requireSlo ? 'SLOs are not available in this version of Modelgate, so this required gate cannot pass' : 'SLOs are not available yet; set gates.requireSlo once they are' });
+  const slos = args.slos ?? [];
+  gate('SLO and alert route', gates.requireSlo, slos.length > 0, slos.length > 0 ? `SLO${slos.length === 1 ? '' : 's'} ${slos.join(', ')}; alerts go to the route of the model owner's team (else default)` : `deployment ${args.deployment} has no SLO; apply one with \`modelgate slo apply -f\``);
 
   return { deployment: args.deployment, model, candidate, stable, passed: items.every((i) => i.status !== 'fail'), items };
 }

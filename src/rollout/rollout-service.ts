@@ -56,6 +56,10 @@ export interface StartOptions {
 export function createRolloutService(store: Store, registry: Registry) {
   const db = store.db;
 
+  async function slosOf(deployment: string): Promise<string[]> {
+    return (await db.selectFrom('slos').select('name').where('deployment', '=', deployment).orderBy('name').execute()).map((r) => r.name);
+  }
+
   async function deploymentRow(name: string) {
     const d = await db.selectFrom('deployments').selectAll().where('name', '=', name).executeTakeFirst();
     if (!d) throw new ModelgateError('MG_ERR_DEPLOYMENT_NOT_FOUND', `No deployment named "${name}". List them with \`modelgate deployments list\`.`);
@@ -142,7 +146,7 @@ export function createRolloutService(store: Store, registry: Registry) {
       requireModel(principal, d.model);
       const { stable, candidate } = await resolveTarget(principal, d, to);
       const spec = JSON.parse(d.spec) as DeploymentSpec;
-      return checkGates(registry, principal, { deployment, model: d.model, candidate, stable, gates: spec.gates });
+      return checkGates(registry, principal, { deployment, model: d.model, candidate, stable, gates: spec.gates, slos: await slosOf(deployment) });
     },
 
     async start(principal: Principal, deployment: string, o: StartOptions): Promise<RolloutStatus> {
@@ -159,7 +163,7 @@ export function createRolloutService(store: Store, registry: Registry) {
       const inProgress = await db.selectFrom('rollouts').select(['id', 'to_version']).where('deployment', '=', deployment).where('phase', 'in', [...ACTIVE_PHASES]).executeTakeFirst();
       if (inProgress) throw new ModelgateError('MG_ERR_ROLLOUT_IN_PROGRESS', `A rollout of "${deployment}" to version ${inProgress.to_version} is in progress. Follow it with \`modelgate rollout status ${deployment}\`, or abort it first.`);
       if (d.kill_switch === 1) throw new ModelgateError('MG_ERR_ROLLOUT_INVALID_STATE', `The kill switch of "${deployment}" is on; lift it (modelgate deployments kill ${deployment} --off) before starting a rollout.`);
-      const gates = await checkGates(registry, principal, { deployment, model: d.model, candidate, stable, gates: spec.gates });
+      const gates = await checkGates(registry, principal, { deployment, model: d.model, candidate, stable, gates: spec.gates, slos: await slosOf(deployment) });
       if (!gates.passed) {
         const failed = gates.items.filter((i) => i.status === 'fail');
         if (o.overrideGates === undefined) {

@@ -43,7 +43,7 @@ export interface SloStatus {
   sli: SloSpec['sli']['type'];
   objective: number;
   window: string;
-  /** ok: computed from the store; unsupported: this SLI (accuracy) is computed by the Prometheus rules only. */
+  /** ok: computed from the store (every SLI type is). */
   status: 'ok' | 'unsupported';
   deploymentExists: boolean;
   notes: string[];
@@ -91,12 +91,26 @@ export function createSloService(store: Store, options: { now?: () => number } =
 
   /**
    * The SLI's good/total buckets over [from, now]: per minute, replicas added up (availability, latency,
-   * fallback_rate), or one bucket per drift evaluation (drift_free: a slot is good without dataset drift on
-   * any version). `armFailures` holds availability's buckets as the arms saw them: bad = a 5xx or an arm
+   * fallback_rate), or one bucket per evaluation slot (drift_free: good without dataset drift on any version;
+   * accuracy: good when every labelled version is at or above minAccuracy). `armFailures` holds availability's buckets as the arms saw them: bad = a 5xx or an arm
    * failure the fallback chain answered; answers given while switched to the fallback (no arm asked) good.
    * The fallback policy watches it: while the fallback answers, every answer is degraded, whatever the arms.
    */
   async function buckets(spec: SloSpec, from: number): Promise<{ buckets: Bucket[]; armFailures: Bucket[] | null }> {
+    if (spec.sli.type === 'accuracy') {
+      // Good time: an evaluation slot where every version with labels is at or above minAccuracy.
+      const min = spec.sli.minAccuracy;
+      const results = await db.selectFrom('quality_results').select(['at', 'accuracy']).where('deployment', '=', spec.deployment).where('at', '>=', new Date(from).toISOString()).where('accuracy', 'is not', null).execute();
+      const bySlot = new Map<number, Bucket>();
+      for (const r of results) {
+        const start = Date.parse(r.at);
+        const good = Number(r.accuracy) >= min ? 1 : 0;
+        const b = bySlot.get(start);
+        if (b) b.good = Math.min(b.good, good);
+        else bySlot.set(start, { start, good, total: 1 });
+      }
+      return { buckets: [...bySlot.values()], armFailures: null };
+    }
     if (spec.sli.type === 'drift_free') {
       const results = await db.selectFrom('drift_results').select(['at', 'dataset_drift']).where('deployment', '=', spec.deployment).where('at', '>=', new Date(from).toISOString()).execute();
       const bySlot = new Map<number, Bucket>();
@@ -146,10 +160,6 @@ export function createSloService(store: Store, options: { now?: () => number } =
     const notes: string[] = [];
     if (!deploymentExists) notes.push(`deployment "${spec.deployment}" does not exist; the SLO counts no traffic until it is created`);
     const base = { name: spec.name, deployment: spec.deployment, sli: spec.sli.type, objective: spec.objective, window: spec.window, deploymentExists };
-    if (spec.sli.type === 'accuracy') {
-      notes.push('accuracy SLIs are not computed from the store yet; they are computed by the Prometheus rules (`modelgate slo rules`)');
-      return { ...base, status: 'unsupported', notes, budget: null, burnRates: {}, firing: [], firingArmFailures: [], budgetLow: false };
-    }
     const { buckets: b, armFailures } = await buckets(spec, at - spec.windowMs);
     const evaluation = evaluateAlerts(spec, b, at);
     const firingRow = (f: FiringAlert): SloFiringRow => ({ severity: f.severity, long: f.row.long, short: f.row.short, burnRate: f.row.burnRate, longBurnRate: f.longBurnRate, shortBurnRate: f.shortBurnRate });
@@ -160,7 +170,7 @@ export function createSloService(store: Store, options: { now?: () => number } =
     }
     const burnRates: Record<string, number> = {};
     for (const [label, ms] of Object.entries(windows)) burnRates[label] = burnRate(b, ms, at, spec.objective);
-    if (evaluation.budget.total === 0) notes.push(spec.sli.type === 'drift_free' ? 'no drift evaluation in the window' : 'no traffic in the window');
+    if (evaluation.budget.total === 0) notes.push(spec.sli.type === 'drift_free' ? 'no drift evaluation in the window' : spec.sli.type === 'accuracy' ? 'no labelled quality evaluation in the window (labels arrive through feedback; the monitor loop evaluates every monitoring.evaluateMs)' : 'no traffic in the window');
     return {
       ...base,
       status: 'ok',

@@ -2,7 +2,8 @@
 // rolled back, dataset drift, lost join records) into alerts (raised, kept, resolved), and takes each
 // deployment's automatic actions (spec.policy): a page-level burn during a rollout rolls it back; an
 // exhausted error budget freezes releases until it recovers; while an SLO pages, traffic goes to the
-// fallback chain. Every action is audited (by the service that takes it) and lands in the open incident.
+// fallback chain. Every action is audited (by the service that takes it), and so shows on the timeline of
+// the deployment's open incident.
 //
 // Replicas may all run it: alerts are deduplicated by fingerprint in the store, a freeze or fallback switch
 // already in place is left alone, and a rollout transition is revision-checked (a lost race changes nothing).
@@ -32,7 +33,6 @@ export interface AlertSyncer {
 
 export interface IncidentLog {
   onAlertResolved(alert: AlertInfo): Promise<unknown>;
-  record(target: { deployment: string }, event: { kind: string; summary: string; details?: Record<string, unknown>; actor: string }): Promise<unknown>;
 }
 
 export type PolicyAction = 'rollback' | 'freeze' | 'unfreeze' | 'fallback_on' | 'fallback_off';
@@ -372,9 +372,10 @@ export class SloWatcher {
   }
 
   private async done(deployment: string, action: PolicyAction, detail: string, details: Record<string, unknown>): Promise<WatchResult['actions'][number]> {
-    this.deps.logger.warn({ deployment, action, detail }, 'automatic SLO action');
+    this.deps.logger.warn({ deployment, action, detail, ...details }, 'automatic SLO action');
     this.deps.onAction?.(deployment, action);
-    await this.deps.incidents?.record({ deployment }, { kind: 'action', summary: detail, details: { action, ...details }, actor: SLO_POLICY_ACTOR }).catch((err: unknown) => this.deps.logger.warn({ err, deployment }, 'could not add the action to the incident timeline'));
+    // The action's audit event (written by whatever took it) is what the incident timeline shows; recording
+    // it on the incident as well would list it twice.
     return { deployment, action, detail };
   }
 }

@@ -395,6 +395,24 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
           .execute();
       },
     },
+    '0006_quality_results': {
+      async up(db: AnyDb) {
+        const pk = (c: any) => (dialect === 'sqlite' ? c.primaryKey().autoIncrement() : c.primaryKey()); // eslint-disable-line @typescript-eslint/no-explicit-any
+        const real = dialect === 'postgres' ? 'double precision' : 'real';
+        // Labelled quality per deployment, version and evaluation slot, as the monitor loop computed it: what
+        // an accuracy SLO's good time is read from.
+        await db.schema.createTable('quality_results')
+          .addColumn('id', id, pk)
+          .addColumn('deployment', 'text', (c) => c.notNull())
+          .addColumn('version', 'integer', (c) => c.notNull())
+          .addColumn('at', 'text', (c) => c.notNull())
+          .addColumn('labelled', 'integer', (c) => c.notNull())
+          .addColumn('accuracy', real)
+          .addColumn('metrics', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('quality_results_slot_unique').unique().on('quality_results').columns(['deployment', 'version', 'at']).execute();
+      },
+    },
   };
   return { getMigrations: async () => migrations };
 }

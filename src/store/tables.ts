@@ -388,6 +388,20 @@ export interface ReviewsTable {
   created_at: string;
 }
 
+/** Labelled quality of a deployment version at one evaluation slot (the monitor loop's). */
+export interface QualityResultsTable {
+  id: Generated<number>;
+  deployment: string;
+  version: number;
+  at: string;
+  /** Labelled predictions in the concept window. */
+  labelled: number;
+  /** Classification accuracy; null for regression or without labels. */
+  accuracy: number | null;
+  /** JSON: every metric of the evaluation. */
+  metrics: string;
+}
+
 export interface DeploymentFallbacksTable {
   deployment: string;
   /** manual (an operator) | auto (an SLO policy, lifted by it when the SLO recovers) */
@@ -446,4 +460,5 @@ export interface Tables {
   incident_events: IncidentEventsTable;
   reviews: ReviewsTable;
   deployment_fallbacks: DeploymentFallbacksTable;
+  quality_results: QualityResultsTable;
 }

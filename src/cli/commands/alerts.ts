@@ -5,7 +5,7 @@ import type { AlertDetail, AlertInfo, AlertSeverity, AlertSource, SilenceInfo, S
 import { ModelgateError } from '../../errors/index.js';
 import { parseDuration } from '../../rollout/duration.js';
 import { withClient, wantsJson } from '../connect.js';
-import { printJson, printTable } from '../output.js';
+import { parseLimit, printJson, printTable } from '../output.js';
 
 function numericId(text: string, what: string, list: string): number {
   if (!/^\d+$/.test(text) || Number(text) < 1) throw new ModelgateError('MG_ERR_CLI_USAGE', `${what} id is a positive number (see \`${list}\`), got "${text}".`);
@@ -67,8 +67,7 @@ export function registerAlertCommands(program: Command): void {
     .option('--json', 'JSON output')
     .addHelpText('after', '\nExamples:\n  modelgate alerts list\n  modelgate alerts list --all --deployment weather --severity SEV1 --json')
     .action(async (o: { all?: boolean; deployment?: string; severity?: string; limit: string }, cmd: Command) => {
-      const limit = Number(o.limit);
-      if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw usage(`--limit must be 1 to 1000, got "${o.limit}".`);
+      const limit = parseLimit(o.limit, 1000);
       const severity = o.severity?.toUpperCase();
       if (severity !== undefined && !/^SEV[1-4]$/.test(severity)) throw usage(`--severity must be SEV1, SEV2, SEV3 or SEV4, got "${o.severity}".`);
       const list = await withClient(cmd, (c) =>

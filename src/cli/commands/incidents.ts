@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { ModelgateError } from '../../errors/index.js';
 import type { IncidentDetail } from '../../incidents/incident-service.js';
 import { withClient, wantsJson } from '../connect.js';
-import { printJson, printTable } from '../output.js';
+import { parseLimit, printJson, printTable } from '../output.js';
 
 function incidentId(text: string): number {
   if (!/^\d+$/.test(text) || Number(text) < 1) throw new ModelgateError('MG_ERR_CLI_USAGE', `An incident id is a positive number (see \`modelgate incidents list\`), got "${text}".`);
@@ -36,8 +36,7 @@ export function registerIncidentCommands(program: Command): void {
     .option('--limit <n>', 'at most this many (1 to 500)', '50')
     .option('--json', 'JSON output')
     .action(async (o: { all?: boolean; deployment?: string; limit: string }, cmd: Command) => {
-      const limit = Number(o.limit);
-      if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new ModelgateError('MG_ERR_CLI_USAGE', `--limit must be 1 to 500, got "${o.limit}".`);
+      const limit = parseLimit(o.limit, 500);
       const list = await withClient(cmd, (c) => c.listIncidents({ status: o.all ? 'all' : 'open', ...(o.deployment !== undefined ? { deployment: o.deployment } : {}), limit }));
       if (wantsJson(cmd)) return printJson(list);
       if (list.length === 0) {

@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { ModelgateError } from '../../errors/index.js';
 import { withClient, wantsJson } from '../connect.js';
-import { printJson, printTable } from '../output.js';
+import { parseLimit, printJson, printTable } from '../output.js';
 
 function reviewId(text: string): number {
   if (!/^\d+$/.test(text) || Number(text) < 1) throw new ModelgateError('MG_ERR_CLI_USAGE', `A review id is a positive number (see \`modelgate reviews list\`), got "${text}".`);
@@ -30,8 +30,7 @@ export function registerReviewCommands(program: Command): void {
     .option('--limit <n>', 'at most this many (1 to 500)', '50')
     .option('--json', 'JSON output')
     .action(async (o: { all?: boolean; deployment?: string; limit: string }, cmd: Command) => {
-      const limit = Number(o.limit);
-      if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new ModelgateError('MG_ERR_CLI_USAGE', `--limit must be 1 to 500, got "${o.limit}".`);
+      const limit = parseLimit(o.limit, 500);
       const list = await withClient(cmd, (c) => c.listReviews({ status: o.all ? 'all' : 'pending', ...(o.deployment !== undefined ? { deployment: o.deployment } : {}), limit }));
       if (wantsJson(cmd)) return printJson(list);
       if (list.length === 0) {

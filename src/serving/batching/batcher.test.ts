@@ -223,7 +223,8 @@ describe('DynamicBatcher', () => {
     const model = new FakeModel();
     const b = batcher(model);
     model.gated = true;
-    const p = b.submit(input(1, 1), 1, { deadline: Date.now() + 15 });
+    // Long enough for the run to start on a loaded machine (at 15 ms CI once saw it expire still queued).
+    const p = b.submit(input(1, 1), 1, { deadline: Date.now() + 150 });
     await assert.rejects(p, (e: unknown) => isCode('MG_ERR_INFER_DEADLINE_EXCEEDED')(e) && (e as ModelgateError).details?.phase === 'running');
     assert.equal(b.stats().inFlightRuns, 1);
     let drained = false;
