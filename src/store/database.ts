@@ -107,11 +107,21 @@ async function migrate(store: Store, schema: string | undefined): Promise<void> 
   // The migrator's tables are named in the schema explicitly: it otherwise looks for them in every schema,
   // and a run beside others (tests, one schema each) could find another schema's lock table and skip its own.
   const migrator = new Migrator({ db: store.db, provider: migrationProvider(store.dialect), ...(schema ? { migrationTableSchema: schema } : {}) });
-  const { error, results } = await migrator.migrateToLatest();
+  let { error, results } = await migrator.migrateToLatest();
+  // Kysely looks for its tables by introspecting every schema; one dropped meanwhile (another tenant, or a
+  // test's) fails that lookup before any migration ran. Nothing was changed then, so it is simply retried.
+  for (let attempt = 0; error && attempt < 3 && isOtherSchemaGone(error, schema) && !results?.some((r) => r.status !== 'NotExecuted'); attempt++) {
+    ({ error, results } = await migrator.migrateToLatest());
+  }
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
     throw new ModelgateError('MG_ERR_STORE_MIGRATION_FAILED', `Database migration ${failed} failed on ${store.location}: ${(error as Error).message}`, undefined, { cause: error });
   }
+}
+
+function isOtherSchemaGone(error: unknown, schema: string | undefined): boolean {
+  const m = /schema "([^"]+)" does not exist/.exec((error as Error).message ?? '');
+  return m !== null && m[1] !== schema;
 }
 
 /** postgres://user:secret@host/db → postgres://user:***@host/db, so URLs can be logged. */
