@@ -6,7 +6,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { listAudit } from '../src/governance/audit.js';
 import { packagePath } from '../src/paths.js';
+import { tmpdir } from 'node:os';
 import { principal } from './helpers.js';
+import { runCliAsync } from './cli-helpers.js';
 import { post, startTestServer } from './serving-helpers.js';
 import { waitFor } from './rollout-helpers.js';
 import type { RunningServer } from '../src/server.js';
@@ -130,6 +132,20 @@ describe('degradation on the request path', () => {
     await s.ctx.deployments.fallback(admin, 'cached', false);
     await s.ctx.refreshRoutes?.();
     assert.equal((await infer('cached', v2([0, 1, 2, 3]))).headers.get('x-modelgate-degraded'), null);
+  });
+
+  it('modelgate deployments fallback <d> on|off switches by hand from the CLI', async () => {
+    const remote = ['--url', s.url, '--key', t.key];
+    const on = await runCliAsync(tmpdir(), [...remote, 'deployments', 'fallback', 'cached', 'on', '--reason', 'stable answers garbage']);
+    assert.equal(on.code, 0, on.stderr);
+    assert.match(on.stdout, /deployment\/cached answers from its fallback chain \(manual\): stable answers garbage/);
+    assert.equal((await infer('cached', v2([0, 1, 2, 3]))).headers.get('x-modelgate-degraded-cause'), 'switch');
+    const off = await runCliAsync(tmpdir(), [...remote, 'deployments', 'fallback', 'cached', 'off']);
+    assert.equal(off.code, 0, off.stderr);
+    assert.match(off.stdout, /answers from its arms again/);
+    const bad = await runCliAsync(tmpdir(), [...remote, 'deployments', 'fallback', 'cached', 'sideways']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /MG_ERR_CLI_USAGE/);
   });
 
   it('the review queue takes what nothing else could answer (202, never a prediction), and low-confidence answers', async () => {

@@ -75,7 +75,7 @@ export function registerDeploymentCommands(program: Command): void {
     .option('--json', 'JSON output')
     .addHelpText('after', '\nExamples:\n  modelgate deployments fallback weather on --reason "v1 answers garbage since 09:12"\n  modelgate deployments fallback weather off')
     .action(async (name: string, state: string, o: { reason?: string }, cmd: Command) => {
-      if (state !== 'on' && state !== 'off') throw new ModelgateError('MG_ERR_REQUEST_INVALID', `"${state}" is not a state: write \`modelgate deployments fallback ${name} on\` or \`… off\`.`);
+      if (state !== 'on' && state !== 'off') throw new ModelgateError('MG_ERR_CLI_USAGE', `"${state}" is not a state: write \`modelgate deployments fallback ${name} on\` or \`… off\`.`);
       const d = await withClient(cmd, (c) => c.fallbackDeployment(name, state === 'on', o.reason));
       if (wantsJson(cmd)) return printJson(d);
       process.stdout.write(d.fallback ? `deployment/${d.name} answers from its fallback chain (${d.fallback.mode}): ${d.fallback.reason}\n` : `deployment/${d.name} answers from its arms again; serving ${formatWeights(d.weights)}\n`);
