@@ -79,6 +79,8 @@ interface InferState {
   primaryStatus?: number;
   /** A low-confidence answer to queue for review after the response: its lowest row confidence. */
   review?: number;
+  /** Answered from the response cache (serveHits): nothing was decoded or run, so nothing is monitored. */
+  cached?: boolean;
 }
 
 declare module 'fastify' {
@@ -155,8 +157,9 @@ export async function registerDataPlane(app: FastifyInstance, deps: DataPlaneDep
         const ms = seconds * 1000;
         sli?.answer(s.deployment.name, reply.statusCode, ms, s.degraded?.cause);
         if (s.arm !== undefined) armStats?.answer(s.deployment.name, s.arm.name, s.arm.role, s.arm.version, s.primaryStatus ?? reply.statusCode, ms);
-        // A degraded answer is not the chosen version's prediction: it stays out of its profiles and prediction log.
-        if (monitor !== undefined && s.arm !== undefined && s.degraded === undefined && s.deployment.monitoring.enabled) {
+        // A degraded answer is not the chosen version's prediction, and a cache hit decoded nothing: both stay
+        // out of the version's profiles and prediction log.
+        if (monitor !== undefined && s.arm !== undefined && s.degraded === undefined && s.cached !== true && s.deployment.monitoring.enabled) {
           monitor.observe({ requestId: s.responseId ?? req.id, route: s.deployment, arm: s.arm, lv: s.lv, protocol: s.protocol ?? 'v2', headers: req.headers, body: req.body, inputs: s.inputs, outputs: s.outputs, rows: s.rows ?? 1, status: reply.statusCode, latencyMs: ms, errorCode: s.errorCode, time: Date.now() });
         }
         if (s.outputs !== undefined && s.degraded === undefined && s.deployment.shadows.length > 0) {
@@ -396,6 +399,7 @@ export async function registerDataPlane(app: FastifyInstance, deps: DataPlaneDep
         if (hit !== undefined && hit.version === String(c.arm.version)) {
           void reply.header('x-modelgate-cache', 'hit');
           req.infer!.version = hit.version;
+          req.infer!.cached = true;
           return Promise.resolve(encodeCached(req, route, hit, protocol));
         }
       }
