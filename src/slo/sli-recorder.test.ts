@@ -23,6 +23,21 @@ describe('SLI counters', () => {
 
   const rows = (deployment: string) => store.db.selectFrom('sli_counters').selectAll().where('deployment', '=', deployment).orderBy('bucket').execute();
 
+  it('a flush called while another is writing still writes every answer given before it', async () => {
+    const now = Date.UTC(2026, 11, 1, 10, 0, 10);
+    const r = new SliRecorder(store, { flushMs: 1000, logger: pino({ level: 'silent' }), now: () => now });
+    r.answer('overlap', 200, 1);
+    const first = r.flush();
+    r.answer('overlap', 200, 1);
+    r.answer('overlap', 200, 1, 'switch');
+    await r.flush();
+    await first;
+    const [row] = await rows('overlap');
+    assert.equal(row!.total, 3);
+    assert.equal(row!.degraded, 1);
+    assert.equal(row!.switched, 1);
+  });
+
   it('counts answers per minute (4xx left out, 5xx as errors, latency cumulative by bucket) and rolls over', async () => {
     let now = Date.UTC(2026, 11, 1, 9, 0, 10);
     const r = new SliRecorder(store, { flushMs: 1000, logger: pino({ level: 'silent' }), now: () => now });

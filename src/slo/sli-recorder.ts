@@ -78,8 +78,13 @@ export class SliRecorder {
     m.dirty = true;
   }
 
-  flush(): Promise<void> {
-    this.flushing ??= this.doFlush().finally(() => {
+  /**
+   * Writes every count given before the call. A flush already in flight may have read the counts before the
+   * last answers, so it is waited for and another one runs (the timer, the SLO watcher and tests all flush).
+   */
+  async flush(): Promise<void> {
+    while (this.flushing) await this.flushing;
+    this.flushing = this.doFlush().finally(() => {
       this.flushing = undefined;
     });
     return this.flushing;
