@@ -43,8 +43,8 @@ export interface SloStatus {
   sli: SloSpec['sli']['type'];
   objective: number;
   window: string;
-  /** ok: computed from the store (every SLI type is). */
-  status: 'ok' | 'unsupported';
+  /** Always ok: every SLI type is computed from the store (kept so API clients that read it keep working). */
+  status: 'ok';
   deploymentExists: boolean;
   notes: string[];
   budget: BudgetStatus | null;

@@ -50,7 +50,6 @@ const pct = (x: number | null | undefined, digits = 3): string => (x === null ||
 const rate = (x: number | undefined): string => (x === undefined ? '-' : x.toFixed(2));
 
 function statusRow(s: SloStatus): (string | number)[] {
-  if (s.status === 'unsupported') return [s.name, s.deployment, s.sli, s.objective, 'unsupported', '-', '-', '-', '-', '-', '-'];
   const b = s.budget!;
   const firing = s.firing.map((f) => `${f.severity} ${f.long}/${f.short}`).join(', ') || (s.budgetLow ? 'ticket budget-low' : '-');
   return [s.name, s.deployment, s.sli, s.objective, b.sli === null ? (s.sli === 'drift_free' || s.sli === 'accuracy' ? 'no data' : 'no traffic') : pct(b.sli), pct(b.remaining, 1), rate(s.burnRates['1h']), rate(s.burnRates['6h']), rate(s.burnRates['1d']), rate(s.burnRates['3d']), firing];
