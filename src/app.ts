@@ -1,7 +1,9 @@
 // buildApp(ctx): the Fastify application with every feature's routes. It never listens, so tests use inject().
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
-import { v7 as uuidv7 } from 'uuid';
+import type { Logger } from 'pino';
+import { requestId } from './request-id.js';
+import { LazyChildLogger } from './telemetry/request-log.js';
 import { ModelgateError } from './errors/index.js';
 import { registerControlApi } from './api/control-api.js';
 import type { AppContext } from './context.js';
@@ -18,7 +20,9 @@ export async function buildApp(ctx: AppContext, gateway?: Gateway): Promise<Fast
     requestIdHeader: 'x-request-id',
     // Time-ordered (UUIDv7): the prediction log is keyed by request id, and ordered keys keep its index
     // append-only (on SQLite, measured 5 µs a record against 17-41 µs and growing for random UUIDs).
-    genReqId: () => uuidv7(),
+    genReqId: () => requestId(),
+    // req.log is built on first use: an answered inference never logs through it (see telemetry/request-log.ts).
+    childLoggerFactory: (logger, bindings, opts) => new LazyChildLogger(logger as Logger, bindings, opts as Record<string, unknown>) as unknown as FastifyBaseLogger,
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
   });
 

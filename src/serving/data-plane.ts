@@ -27,6 +27,7 @@ import type { MonitorRecorder } from '../monitoring/recorder.js';
 import { describeIssues } from '../monitoring/data-quality.js';
 import type { CachedAnswer, DegradedCause, DegradedKind, Degradation } from './degradation.js';
 import { backoffMs } from './resilience/retry-budget.js';
+import { requestLineWriter } from '../telemetry/request-log.js';
 import { topConfidence } from './resilience/confidence.js';
 
 /** Where the data plane puts requests for a human decision (the review queue). */
@@ -141,11 +142,10 @@ export async function registerDataPlane(app: FastifyInstance, deps: DataPlaneDep
     done();
   });
 
-  // The request line goes through a child logger without redaction. Its fields are fixed (request id,
-  // model, version, status, ms: strings and numbers), so none of the redact paths (key, authorization,
-  // *.key, [req.]headers.authorization) can ever match it, while pino runs its `*.key` wildcard redactor
-  // over every field of every line (~0.7 µs a line). The line is the one req.log used to write, reqId included.
-  const requestLog = deps.logger.child({}, { redact: [] });
+  // The request line's fields are fixed (request id, model, version, arm, status, ms: strings and numbers),
+  // so none of the redact paths (key, authorization, *.key, [req.]headers.authorization) can ever match it;
+  // it is written without pino's generic path (telemetry/request-log.ts), as the same line req.log used to write.
+  const requestLine = requestLineWriter(deps.logger);
 
   // After the response: metrics and one request log line (never tensor data).
   app.addHook('onResponse', (req, reply, done) => {
@@ -174,7 +174,7 @@ export async function registerDataPlane(app: FastifyInstance, deps: DataPlaneDep
         }
         if (s.review !== undefined && reply.statusCode < 300) queueReview(req, s.deployment, s.deployment.model, Number(s.version), 'low_confidence', s.review, s.outputs);
       }
-      requestLog.info({ reqId: req.id, model: s.model, version: s.version, ...(s.arm ? { arm: s.arm.name } : {}), status: reply.statusCode, ms: Math.round(seconds * 1e4) / 10 }, 'inference');
+      requestLine({ reqId: req.id, model: s.model, version: s.version, arm: s.arm?.name, status: reply.statusCode, ms: Math.round(seconds * 1e4) / 10 });
     }
     done();
   });
