@@ -39,6 +39,27 @@ describe('prediction log writer', () => {
     assert.equal(rows.find((r) => r.request_id === 'r3')?.prediction, '1');
   });
 
+  it('writes a full batch without waiting for the next flush, and a flush waits for one in flight and writes what came after', async () => {
+    await store.db.deleteFrom('prediction_records').execute();
+    const log = new PredictionLog(store, { maxQueuedRecords: 10_000, maxQueuedPayloads: 100, batchSize: 10, logger: silent });
+    for (let i = 0; i < 9; i++) log.addRecord(record(200 + i));
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(log.status().writtenRecords, 0, 'under a batch, records wait for the flush');
+    log.addRecord(record(209));
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(log.status().writtenRecords, 10, 'the tenth record started a write of the batch');
+    // A flush in flight is past the records (writing a payload) when one more record arrives: flush() writes it.
+    log.addPayload(payload(300));
+    const inFlight = log.flush();
+    log.addRecord(record(300));
+    await log.flush();
+    await inFlight;
+    assert.equal(log.status().writtenRecords, 11);
+    assert.equal(log.status().queuedRecords, 0);
+    const n = await store.db.selectFrom('prediction_records').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    assert.equal(Number(n.n), 11);
+  });
+
   it('sheds payloads first when its queue is full, and counts every join record it loses', async () => {
     const lost: number[] = [];
     const log = new PredictionLog(store, { maxQueuedRecords: 100, maxQueuedPayloads: 3, logger: silent, maxAttempts: 2, onLost: (n) => lost.push(n) });

@@ -46,8 +46,13 @@ export class PredictionLog {
   private flushing: Promise<void> | undefined;
   private readonly writeRows: ((table: 'prediction_records' | 'prediction_payloads', rows: (RecordRow | PayloadRow)[]) => Promise<void>) | undefined;
 
+  private readonly batch: number;
+  /** Set while writes fail: the queue then waits for the periodic flush, not one per added record. */
+  private failing = false;
+
   constructor(private readonly store: Store, private readonly options: PredictionLogOptions) {
     this.writeRows = store.sqlite ? sqliteWriter(store) : undefined;
+    this.batch = Math.min(options.batchSize ?? 500, Math.floor(30_000 / RECORD_COLUMNS));
   }
 
   addRecord(row: RecordRow): void {
@@ -56,6 +61,10 @@ export class PredictionLog {
       return;
     }
     this.records.push(row);
+    // A full batch is written now rather than at the next flush, so at ten thousand requests a second the
+    // writes come as twenty small turns spread over the second rather than one burst of them, and records
+    // are gone before a young-generation collection would copy them towards the old generation.
+    if (this.records.length >= this.batch && this.flushing === undefined && !this.failing) void this.flush();
   }
 
   addPayload(row: PayloadRow): void {
@@ -70,8 +79,11 @@ export class PredictionLog {
     return { ...this.s, queuedRecords: this.records.length, queuedPayloads: this.payloads.length };
   }
 
-  flush(): Promise<void> {
-    this.flushing ??= this.doFlush().finally(() => {
+  /** Writes everything queued before the call (after any write already in flight). */
+  async flush(): Promise<void> {
+    // A flush in flight may have passed what was queued since it began: wait for it, then write again.
+    while (this.flushing) await this.flushing;
+    this.flushing = this.doFlush().finally(() => {
       this.flushing = undefined;
     });
     return this.flushing;
@@ -84,11 +96,11 @@ export class PredictionLog {
   }
 
   private async doFlush(): Promise<void> {
-    const batch = this.options.batchSize ?? 500;
+    const batch = this.batch;
     const db = this.store.db;
     // Join records first: they are what a late label needs.
     while (this.records.length > 0) {
-      const rows = this.records.slice(0, Math.min(batch, Math.floor(30_000 / RECORD_COLUMNS)));
+      const rows = this.records.slice(0, batch);
       try {
         // A request id seen twice (a client reusing x-request-id) keeps its first record.
         if (this.writeRows) await this.writeRows('prediction_records', rows);
@@ -96,8 +108,10 @@ export class PredictionLog {
         this.records.splice(0, rows.length);
         this.s.writtenRecords += rows.length;
         this.attempts = 0;
+        this.failing = false;
       } catch (err) {
         this.s.lastError = (err as Error).message;
+        this.failing = true;
         if (++this.attempts >= (this.options.maxAttempts ?? 5)) {
           this.records.splice(0, rows.length);
           this.attempts = 0;
@@ -109,7 +123,7 @@ export class PredictionLog {
       }
     }
     while (this.payloads.length > 0) {
-      const rows = this.payloads.splice(0, Math.min(batch, Math.floor(30_000 / PAYLOAD_COLUMNS)));
+      const rows = this.payloads.splice(0, Math.min(this.options.batchSize ?? 500, Math.floor(30_000 / PAYLOAD_COLUMNS)));
       try {
         if (this.writeRows) await this.writeRows('prediction_payloads', rows);
         else await db.insertInto('prediction_payloads').values(rows).onConflict((oc) => oc.column('request_id').doNothing()).execute();

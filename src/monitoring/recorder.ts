@@ -363,8 +363,10 @@ export class MonitorRecorder {
   }
 
   /** Writes queued records and payloads, and every changed bucket's running profile. */
-  flush(): Promise<void> {
-    this.flushing ??= this.doFlush().finally(() => {
+  async flush(): Promise<void> {
+    // A flush in flight may have passed what was queued since it began: wait for it, then write again.
+    while (this.flushing) await this.flushing;
+    this.flushing = this.doFlush().finally(() => {
       this.flushing = undefined;
     });
     return this.flushing;
