@@ -8,7 +8,7 @@
 // deployment: one Modelgate, the same model called through its implicit endpoint and through a deployment
 //   (stable 90% / canary 10% by a sticky hash of a per-request user id, one targeting rule), alternating:
 //   what the traffic policy costs per request.
-// monitoring: the bare server, and one Modelgate serving the same model through two deployments, one with
+// monitoring: the bare server, and one Modelgate serving the same model through its model endpoint and two deployments, one with
 //   monitoring off and one with its defaults on (prediction records, profiles of inputs and outputs against the
 //   reference, a 1% redacted payload sample, data-quality checks), alternating: what monitoring costs, and
 //   whether a monitored deployment stays within the serving bounds (≥ 0.9× the bare throughput, p99 ≤ 1.25×).
@@ -265,9 +265,9 @@ async function deployment(): Promise<void> {
 }
 
 
-/** User plus system CPU time of a process so far, ms (Linux /proc). */
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+/** User plus system CPU time so far, ms (Linux /proc): of a whole process, or with `thread`, of one of its threads. */
+function cpuMs(pid: number, thread?: number): number {
+  const fields = readFileSync(`/proc/${pid}/${thread !== undefined ? `task/${thread}/` : ''}stat`, 'utf8').replace(/^.*\) /, '').split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
 
@@ -293,9 +293,10 @@ async function monitoring(): Promise<void> {
   await waitReady('http://127.0.0.1:18085/v2/health/ready', bare);
   const mg = await startModelgate(home, 18086);
   const targets = {
-    bare: { url: 'http://127.0.0.1:18085/v2/models/weather/infer', key: undefined as string | undefined, figures: [] as Figures[], pid: bare.pid!, cpu: [] as number[] },
-    off: { url: 'http://127.0.0.1:18086/v2/models/plain/infer', key: mg.key, figures: [] as Figures[], pid: mg.proc.pid!, cpu: [] as number[] },
-    on: { url: 'http://127.0.0.1:18086/v2/models/watched/infer', key: mg.key, figures: [] as Figures[], pid: mg.proc.pid!, cpu: [] as number[] },
+    bare: { url: 'http://127.0.0.1:18085/v2/models/weather/infer', key: undefined as string | undefined, figures: [] as Figures[], pid: bare.pid!, cpu: [] as number[], loop: [] as number[] },
+    endpoint: { url: 'http://127.0.0.1:18086/v2/models/weather/infer', key: mg.key, figures: [] as Figures[], pid: mg.proc.pid!, cpu: [] as number[], loop: [] as number[] },
+    off: { url: 'http://127.0.0.1:18086/v2/models/plain/infer', key: mg.key, figures: [] as Figures[], pid: mg.proc.pid!, cpu: [] as number[], loop: [] as number[] },
+    on: { url: 'http://127.0.0.1:18086/v2/models/watched/infer', key: mg.key, figures: [] as Figures[], pid: mg.proc.pid!, cpu: [] as number[], loop: [] as number[] },
   };
   const names = Object.keys(targets) as (keyof typeof targets)[];
   try {
@@ -305,25 +306,35 @@ async function monitoring(): Promise<void> {
       const order = names.map((_, i) => names[(i + r) % names.length]!);
       for (const n of order) {
         // Server CPU time per request (all its threads) is steadier than throughput on a shared machine.
-        const before = cpuMs(targets[n].pid);
+        // ...and the main thread's alone is what bounds a CPU-bound server: the event loop.
+        const pid = targets[n].pid;
+        const before = cpuMs(pid);
+        const loopBefore = cpuMs(pid, pid);
         const f = await load(targets[n].url, body, targets[n].key, 32, n !== 'bare');
         targets[n].figures.push(f);
-        targets[n].cpu.push(((cpuMs(targets[n].pid) - before) * 1000) / (f.rps * duration));
+        targets[n].cpu.push(((cpuMs(pid) - before) * 1000) / (f.rps * duration));
+        targets[n].loop.push(((cpuMs(pid, pid) - loopBefore) * 1000) / (f.rps * duration));
       }
-      console.log(`round ${r + 1}: ${names.map((n) => `${n} ${targets[n].figures.at(-1)!.rps.toFixed(0)} req/s ${targets[n].cpu.at(-1)!.toFixed(1)} µs cpu/req`).join(', ')}`);
+      console.log(`round ${r + 1}: ${names.map((n) => `${n} ${targets[n].figures.at(-1)!.rps.toFixed(0)} req/s ${targets[n].cpu.at(-1)!.toFixed(1)} µs cpu/req (${targets[n].loop.at(-1)!.toFixed(1)} on the event loop)`).join(', ')}`);
     }
   } finally {
     await stop(bare);
     await stop(mg.proc);
     rmSync(home, { recursive: true, force: true });
   }
-  const [b, off, on] = names.map((n) => summarise(targets[n].figures)) as [Figures, Figures, Figures];
+  const [b, endpoint, off, on] = names.map((n) => summarise(targets[n].figures)) as [Figures, Figures, Figures, Figures];
   console.log(`\nmonitoring: example weather model with its reference, 1 row per request, 32 connections, ${duration}s × ${rounds} rounds (medians)`);
   console.log(row('bare fastify+onnxruntime', b));
+  console.log(row('model endpoint (alias)', endpoint));
   console.log(row('deployment, monitoring off', off));
   console.log(row('deployment, monitoring on', on));
   const cpu = (n: keyof typeof targets) => median(targets[n].cpu);
-  console.log(`server CPU per request (medians): bare ${cpu('bare').toFixed(1)} µs, monitoring off ${cpu('off').toFixed(1)} µs, on ${cpu('on').toFixed(1)} µs: monitoring costs ${(cpu('on') - cpu('off')).toFixed(1)} µs a request`);
+  const loop = (n: keyof typeof targets) => median(targets[n].loop);
+  console.log(`server CPU per request (medians): bare ${cpu('bare').toFixed(1)} µs, model endpoint ${cpu('endpoint').toFixed(1)} µs, deployment monitoring off ${cpu('off').toFixed(1)} µs, on ${cpu('on').toFixed(1)} µs: monitoring costs ${(cpu('on') - cpu('off')).toFixed(1)} µs a request`);
+  console.log(`event-loop CPU per request (medians): bare ${loop('bare').toFixed(1)} µs, model endpoint ${loop('endpoint').toFixed(1)} µs, deployment monitoring off ${loop('off').toFixed(1)} µs, on ${loop('on').toFixed(1)} µs`);
+  // Paired per round (the machine's speed drifts between rounds more than the targets differ).
+  const paired = (n: keyof typeof targets) => median(targets[n].figures.map((f, i) => f.rps / targets.bare.figures[i]!.rps));
+  console.log(`throughput against bare, median of per-round ratios: model endpoint ${paired('endpoint').toFixed(3)}×, deployment off ${paired('off').toFixed(3)}×, monitored ${paired('on').toFixed(3)}×`);
   console.log(`monitoring on / off: throughput ${(on.rps / off.rps).toFixed(3)}×, p99 ${(on.p99 / off.p99).toFixed(3)}×, p50 ${(on.p50 / off.p50).toFixed(3)}×`);
   console.log(`monitoring on / bare: throughput ${(on.rps / b.rps).toFixed(3)}× (target ≥ 0.9), p99 ${(on.p99 / b.p99).toFixed(3)}× (target ≤ 1.25)`);
 }
