@@ -124,6 +124,7 @@ export class MonitorRecorder {
     if (this.timer) clearInterval(this.timer);
     this.drain();
     await this.flush();
+    await this.log.close();
   }
 
   status(): PredictionLogStatus & RecorderCounters {
