@@ -111,10 +111,28 @@ export function rowSlices(spec: MonitoringSpec, headers: Headers, body: unknown,
 
 /** The subject key of a request (before hashing): monitoring.subject, else the deployment's routing key. */
 export function subjectKey(spec: MonitoringSpec, routing: { header?: string; input?: string } | undefined, headers: Headers, body: unknown, protocol: 'v1' | 'v2', features: readonly string[] | null): string | undefined {
+  return subjectReader(spec, routing)(headers, body, protocol, features);
+}
+
+export type SubjectReader = (headers: Headers, body: unknown, protocol: 'v1' | 'v2', features: readonly string[] | null) => string | undefined;
+
+/**
+ * subjectKey compiled once per deployment policy: a header-only source reads the header straight (as the
+ * request view does: a repeated header is the comma-joined list), with no view or key object per request.
+ */
+export function subjectReader(spec: MonitoringSpec, routing: { header?: string; input?: string } | undefined): SubjectReader {
   const source = spec.subject ?? routing;
-  if (source === undefined) return undefined;
-  const view = requestView(headers, body, protocol, features);
-  return routingKey({ ...(source.header !== undefined ? { header: source.header.toLowerCase() } : {}), ...(source.input !== undefined ? { input: source.input } : {}) }, view);
+  if (source === undefined) return () => undefined;
+  const key = { ...(source.header !== undefined ? { header: source.header.toLowerCase() } : {}), ...(source.input !== undefined ? { input: source.input } : {}) };
+  if (key.header !== undefined && key.input === undefined) {
+    const name = key.header;
+    return (headers) => {
+      const v = headers[name];
+      const h = typeof v === 'string' ? v : Array.isArray(v) && v.length > 0 ? (v.length === 1 ? v[0] : v.join(', ')) : undefined;
+      return h === '' ? undefined : h;
+    };
+  }
+  return (headers, body, protocol, features) => routingKey(key, requestView(headers, body, protocol, features));
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

@@ -18,7 +18,7 @@ import type { LoadedVersion } from '../serving/model-manager.js';
 import type { Store } from '../store/database.js';
 import { checkInputs, compileQualityCheck, describeIssues, type QualityCheck, type QualityIssue } from './data-quality.js';
 import type { MonitoringSpec } from './monitoring-spec.js';
-import { outputPlan, outputsJson, rowPredictions, rowSlices, subjectKey, type OutputPlan } from './observe.js';
+import { outputPlan, outputsJson, rowPredictions, rowSlices, subjectReader, type OutputPlan, type SubjectReader } from './observe.js';
 import { PredictionLog, type PredictionLogStatus } from './prediction-log.js';
 import { compileRedactor, hashValue, type DetectorName, type Redactor } from './privacy/redact.js';
 import { layoutFromReference, ProfileAccumulator, type ProfileLayout } from './profile/profile.js';
@@ -50,6 +50,7 @@ interface Plan {
   spec: MonitoringSpec;
   redactor: Redactor;
   bucketMs: number;
+  subject: SubjectReader;
 }
 
 interface VersionState {
@@ -143,12 +144,13 @@ export class MonitorRecorder {
     if (p === undefined) {
       // Every traffic change compiles a new route object; an unchanged monitoring section keeps its plan.
       const spec = route.monitoring;
-      const key = `${route.name}\u0000${JSON.stringify(spec)}`;
+      // The routing key is part of it: with no monitoring.subject, it is the subject.
+      const key = `${route.name}\u0000${JSON.stringify(spec)}\u0000${JSON.stringify(route.routingKey ?? null)}`;
       p = this.plansByKey.get(key);
       if (p === undefined) {
         const redactor = compileRedactor({ fields: spec.redact.fields, detectors: spec.redact.detectors as boolean | DetectorName[], salt: this.salt });
         this.redactors.add(redactor);
-        p = { spec, redactor, bucketMs: parseDuration(spec.drift.bucket) ?? 60_000 };
+        p = { spec, redactor, bucketMs: parseDuration(spec.drift.bucket) ?? 60_000, subject: subjectReader(spec, route.routingKey) };
         this.plansByKey.set(key, p);
       }
       this.plans.set(route, p);
@@ -263,17 +265,17 @@ export class MonitorRecorder {
     v.state = 'ready';
     const backlog = v.backlog;
     v.backlog = [];
-    for (const o of backlog) this.fold(v, o);
+    for (const o of backlog) this.fold(v, o, this.plan(o.route));
   }
 
   private process(o: Observation): void {
     this.counters.observed++;
     const plan = this.plan(o.route);
     const spec = plan.spec;
-    const at = new Date(o.time).toISOString();
+    const at = this.isoTime(o.time);
     const lv = o.lv;
     const features = lv?.info.features ?? null;
-    const key = subjectKey(spec, o.route.routingKey, o.headers, o.body, o.protocol, features);
+    const key = plan.subject(o.headers, o.body, o.protocol, features);
     const subject = key === undefined ? null : this.subjectHash(key);
     const version = o.arm.version;
     if (o.status < 400 && o.outputs && lv) {
@@ -288,7 +290,7 @@ export class MonitorRecorder {
       if (v.state === 'loading') {
         if (v.backlog.length < 1000) v.backlog.push(o);
       } else {
-        this.fold(v, o, preds);
+        this.fold(v, o, plan, preds);
       }
     }
     if (o.status >= 400 || Math.random() < spec.sample) {
@@ -308,9 +310,8 @@ export class MonitorRecorder {
     }
   }
 
-  private fold(v: VersionState, o: Observation, preds = o.outputs && v.outputs ? rowPredictions(o.outputs, o.rows, v.outputs) : undefined): void {
+  private fold(v: VersionState, o: Observation, plan: Plan, preds = o.outputs && v.outputs ? rowPredictions(o.outputs, o.rows, v.outputs) : undefined): void {
     if (!v.layout) return;
-    const plan = this.plan(o.route);
     const start = Math.floor(o.time / plan.bucketMs) * plan.bucketMs;
     let b = v.bucket !== undefined && v.bucket.start === start && this.buckets.has(v.bucketKey!) ? v.bucket : undefined;
     if (b === undefined) {
@@ -348,6 +349,18 @@ export class MonitorRecorder {
       this.counters.profiledRows++;
     }
     b.dirty = true;
+  }
+
+  /** The ISO time of the last millisecond asked for: requests answered in one millisecond share it. */
+  private isoMs = -1;
+  private iso = '';
+
+  private isoTime(ms: number): string {
+    if (ms !== this.isoMs) {
+      this.isoMs = ms;
+      this.iso = new Date(ms).toISOString();
+    }
+    return this.iso;
   }
 
   /** Salted hashes of recent subject keys: an HMAC costs ~2 µs, and the same users come back. */

@@ -69,6 +69,7 @@ const IDLE_FORGET_MS = 3_600_000;
 
 export class ArmStatsRecorder {
   private readonly acc = new Map<string, Accumulator>();
+  private readonly index = new Map<string, Map<string, Map<number, Accumulator>>>();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
   readonly replica = randomUUID();
@@ -81,13 +82,24 @@ export class ArmStatsRecorder {
     this.timer.unref();
   }
 
+  /**
+   * The accumulator of (deployment, arm, version). Looked up through nested maps first: the names are the route's
+   * own strings, whose hashes V8 keeps, so the usual lookup builds no key (the joined key cost ~1 µs a request).
+   */
   private slot(deployment: string, arm: string, role: string, version: number): Accumulator {
+    const hit = this.index.get(deployment)?.get(arm)?.get(version);
+    if (hit !== undefined) return hit;
     const key = `${deployment}\u0000${arm}\u0000${version}`;
     let a = this.acc.get(key);
     if (a === undefined) {
       a = { deployment, arm, role, version, requests: 0, errors: 0, seen: 0, latencies: new Float64Array(this.options.latencySamples), shadow: null, paired: null, pairedSeen: 0, ok: 0, clientErrors: 0, serverErrors: 0, idleFlushes: 0 };
       this.acc.set(key, a);
     }
+    let byArm = this.index.get(deployment);
+    if (byArm === undefined) this.index.set(deployment, (byArm = new Map()));
+    let byVersion = byArm.get(arm);
+    if (byVersion === undefined) byArm.set(arm, (byVersion = new Map()));
+    byVersion.set(version, a);
     return a;
   }
 
@@ -158,7 +170,10 @@ export class ArmStatsRecorder {
     const rows: Insertable<ArmStatsTable>[] = [];
     for (const [key, a] of this.acc) {
       if (a.requests === 0 && !a.shadow) {
-        if (++a.idleFlushes * this.options.flushMs > IDLE_FORGET_MS) this.acc.delete(key);
+        if (++a.idleFlushes * this.options.flushMs > IDLE_FORGET_MS) {
+          this.acc.delete(key);
+          this.index.get(a.deployment)?.get(a.arm)?.delete(a.version);
+        }
         continue;
       }
       // The row is built now, so the slot (its totals and sample buffers) can be reused for the next interval.
