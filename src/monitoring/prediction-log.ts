@@ -46,7 +46,6 @@ export class PredictionLog {
   private readonly s: PredictionLogStatus = { queuedRecords: 0, queuedPayloads: 0, writtenRecords: 0, writtenPayloads: 0, lostRecords: 0, shedPayloads: 0, lastError: null };
   private flushing: Promise<void> | undefined;
   private readonly writeRows: ((table: 'prediction_records' | 'prediction_payloads', rows: (RecordRow | PayloadRow)[]) => Promise<void>) | undefined;
-
   private readonly batch: number;
   private readonly thread: PredictionLogThread | undefined;
   /** Set while writes fail: the queue then waits for the periodic flush, not one per added record. */
@@ -157,9 +156,9 @@ export class PredictionLog {
   }
 }
 
-
 /**
- * On SQLite without the writer thread (or once it failed): one prepared INSERT per table, run per row inside one transaction, under Kysely's connection lock.
+ * On SQLite without the writer thread (or once it failed): one prepared INSERT per table, run per row inside
+ * one transaction, under Kysely's connection lock.
  * Measured on the example model: Kysely's multi-row INSERT cost ~30 µs a record on the event loop (compiling a
  * 5,000-parameter statement each batch), the prepared statement ~3 µs.
  */
