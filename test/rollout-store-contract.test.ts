@@ -661,8 +661,15 @@ for (const dialect of DIALECTS) {
         assert.equal(await production('wx-bake-auto'), 2);
         // No traffic before promotion, so no baseline: the absolute bound still applies.
         await sleep(60);
-        await insertStats('wx-bake-auto', [{ role: 'stable', version: 2, requests: 500, errors: 200 }]);
-        const back = await tickWhile('wx-bake-auto', ['Succeeded'], 5);
+        // Each bake analysis reads the last 50 ms: the failing traffic is written just before each tick, so a
+        // tick delayed on a loaded machine still finds it (a tick that finds none passes and waits 50 ms more).
+        let back = await status('wx-bake-auto');
+        for (let i = 0; i < 40 && back.phase === 'Succeeded'; i++) {
+          await insertStats('wx-bake-auto', [{ role: 'stable', version: 2, requests: 500, errors: 200 }]);
+          await controller.tick();
+          back = await status('wx-bake-auto');
+          if (back.phase === 'Succeeded') await sleep(20);
+        }
         assert.equal(back.phase, 'RolledBack', back.message ?? '');
         assert.match(back.message!, /automatic rollback during bake/);
         assert.equal(await production('wx-bake-auto'), 1);

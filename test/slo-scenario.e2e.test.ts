@@ -76,6 +76,8 @@ describe('SLO scenario: a faulty version takes all traffic', () => {
     ]);
     await s.ctx.refreshRoutes?.();
     await waitFor(async () => (await fetch(`${s.url}/v2/models/wx/ready`)).status === 200, 'wx ready');
+    // The fallback version loads beside the arm; a request failing before it is loaded has nothing to fall back on.
+    await waitFor(() => s.gateway.manager.ready('wx@1'), 'the fallback version loaded');
     await s.ctx.slos.apply(admin, slo('wx-availability', 'wx'), 'slo.yaml');
   });
   after(async () => {
