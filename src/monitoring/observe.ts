@@ -2,7 +2,7 @@
 // attributes, the subject key, and a JSON copy of the outputs. Nothing here may throw on a client's body:
 // the request has been answered already, and a shape we cannot read is simply not recorded.
 import type { Tensor, TensorMap } from '../runtime/types.js';
-import { requestView, routingKey, type RequestView } from '../rollout/traffic/request-view.js';
+import { headerValue, requestView, routingKey, type RequestView } from '../rollout/traffic/request-view.js';
 import type { MonitoringSpec } from './monitoring-spec.js';
 
 export interface RowPrediction {
@@ -109,16 +109,12 @@ export function rowSlices(spec: MonitoringSpec, headers: Headers, body: unknown,
   return out;
 }
 
-/** The subject key of a request (before hashing): monitoring.subject, else the deployment's routing key. */
-export function subjectKey(spec: MonitoringSpec, routing: { header?: string; input?: string } | undefined, headers: Headers, body: unknown, protocol: 'v1' | 'v2', features: readonly string[] | null): string | undefined {
-  return subjectReader(spec, routing)(headers, body, protocol, features);
-}
-
 export type SubjectReader = (headers: Headers, body: unknown, protocol: 'v1' | 'v2', features: readonly string[] | null) => string | undefined;
 
 /**
- * subjectKey compiled once per deployment policy: a header-only source reads the header straight (as the
- * request view does: a repeated header is the comma-joined list), with no view or key object per request.
+ * The subject key of a request (before hashing), read as compiled once per deployment policy: monitoring.subject,
+ * else the deployment's routing key. A header-only source reads the header straight, with no view or key object
+ * per request.
  */
 export function subjectReader(spec: MonitoringSpec, routing: { header?: string; input?: string } | undefined): SubjectReader {
   const source = spec.subject ?? routing;
@@ -127,8 +123,7 @@ export function subjectReader(spec: MonitoringSpec, routing: { header?: string; 
   if (key.header !== undefined && key.input === undefined) {
     const name = key.header;
     return (headers) => {
-      const v = headers[name];
-      const h = typeof v === 'string' ? v : Array.isArray(v) && v.length > 0 ? (v.length === 1 ? v[0] : v.join(', ')) : undefined;
+      const h = headerValue(headers, name);
       return h === '' ? undefined : h;
     };
   }

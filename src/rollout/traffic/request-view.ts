@@ -26,13 +26,8 @@ class BodyView implements RequestView {
   ) {}
 
   header(name: string): string | undefined {
-    let v = this.headers[name];
     // Compiled rules pass lower-case names already; only a caller's own name can need folding.
-    if (v === undefined && hasUpperCase(name)) v = this.headers[name.toLowerCase()];
-    if (typeof v === 'string') return v;
-    // An array is a repeated header; RFC 9110 §5.3 reads it as the comma-joined list.
-    if (Array.isArray(v)) return v.length === 0 ? undefined : v.length === 1 ? v[0] : v.join(', ');
-    return undefined;
+    return headerValue(this.headers, this.headers[name] === undefined && hasUpperCase(name) ? name.toLowerCase() : name);
   }
 
   parameter(name: string): unknown {
@@ -45,6 +40,14 @@ class BodyView implements RequestView {
   input(name: string): unknown {
     return this.protocol === 'v2' ? v2Input(this.body, name, this.features) : v1Input(this.body, name, this.features);
   }
+}
+
+/** A header's value by its lower-case name; a repeated header (an array) is, per RFC 9110 §5.3, the comma-joined list. */
+export function headerValue(headers: Headers, name: string): string | undefined {
+  const v = headers[name];
+  if (typeof v === 'string') return v;
+  if (Array.isArray(v)) return v.length === 0 ? undefined : v.length === 1 ? v[0] : v.join(', ');
+  return undefined;
 }
 
 /**
