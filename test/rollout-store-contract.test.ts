@@ -563,6 +563,29 @@ for (const dialect of DIALECTS) {
         assert.equal(await production('wx-good'), 2);
         assert.equal((await auditCounts('wx-good'))['rollout.analysis'], 1);
       });
+
+      it('a guard after a traffic change judges only traffic from after the change', async () => {
+        // The guard ran during the 10% step; a tick soon after the switch to 50% once judged the last interval,
+        // which reached back into the 10% split (a share the canary no longer had, and its first moments).
+        const steps = [{ setWeight: 10 }, { pause: { duration: '450ms' } }, { setWeight: 50 }, { pause: {} }];
+        await startRollout('wx-guard', steps, { strategy: { canary: { analysisInterval: '300ms', steps } } });
+        await controller.tick();
+        await sleep(350);
+        await controller.tick();
+        assert.ok((await status('wx-guard')).analyses.some((a) => a.kind === 'guard'), 'the guard judged the 10% split');
+        await sleep(150);
+        await tickWhile('wx-guard', ['Progressing'], 5);
+        const switched = (await ledger('wx-guard')).find((e) => e.action === 'step' && e.weights['2'] === 50);
+        assert.ok(switched, 'the 50% step was applied');
+        await sleep(200);
+        await controller.tick();
+        await sleep(150);
+        await controller.tick();
+        const after = (await status('wx-guard')).analyses.filter((a) => a.kind === 'guard' && Date.parse(a.at) > Date.parse(switched.at));
+        assert.ok(after.length >= 1, 'the guard judged the 50% split');
+        for (const a of after) assert.ok(Date.parse(a.window.from) >= Date.parse(switched.at), `guard window ${a.window.from}..${a.window.to} starts before the switch at ${switched.at}`);
+        await ctx.rollouts.abort(alice, 'wx-guard');
+      });
     });
 
     describe('release freezes', () => {
