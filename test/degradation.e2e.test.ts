@@ -89,6 +89,17 @@ describe('degradation on the request path', () => {
     assert.ok((await metric(/^modelgate_deployment_degraded_total\{deployment="chained",kind="model",cause="failure"\}/)) >= 2);
   });
 
+  it('waits for a fallback version still loading, within the deadline, rather than answering 500', async () => {
+    await s.ctx.registry.register(admin, { name: 'slowload', artifact: { path: packagePath('test', 'fixtures', 'weather-slow-load.mjs') }, format: 'js', owner: OWNER, features: FEATURES });
+    await deploy('loading', 'broken', { resilience: { fallback: [{ kind: 'model', model: 'slowload', version: 1 }] } });
+    // The deployment is ready once its arm is; its fallback version loads in the background for 1.5 s.
+    assert.equal(s.gateway.manager.ready('slowload@1'), undefined, 'the fallback is still loading');
+    const r = await infer('loading');
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(r.headers.get('x-modelgate-degraded'), 'model');
+    assert.deepEqual(r.body.outputs.find((o: { name: string }) => o.name === 'label').data, [1]);
+  });
+
   it('a client mistake is a 4xx, never rescued by the chain', async () => {
     await deploy('strict', 'broken', { resilience: { fallback: [{ kind: 'static', outputs: [{ name: 'label', datatype: 'INT64', data: [0] }] }] } });
     const r = await infer('strict', { inputs: [{ name: 'nope', datatype: 'FP32', shape: [1, 4], data: ROW }] });

@@ -468,7 +468,9 @@ export async function registerDataPlane(app: FastifyInstance, deps: DataPlaneDep
       let body: unknown;
       try {
         if (f.kind === 'version' || f.kind === 'model') {
-          const lv = manager.ready(f.key);
+          // A fallback version still loading (a deployment just applied, a replica just started) is waited
+          // for within the request's deadline rather than skipped: skipping it left nothing to answer with.
+          const lv = manager.ready(f.key) ?? (await loaded(manager.loadInProgress(f.key), overall));
           const b = d.breaker(route, f.key);
           if (!lv?.runner || (b !== undefined && !b.allow(performance.now()))) continue;
           try {
@@ -509,6 +511,19 @@ export async function registerDataPlane(app: FastifyInstance, deps: DataPlaneDep
       return markDegraded(body, f.kind, cause);
     }
     throw clientError ?? error;
+  }
+
+  /** The version a load under way gives, if it is ready by `deadline` (epoch ms); undefined otherwise. */
+  async function loaded(load: Promise<LoadedVersion> | undefined, deadline: number): Promise<LoadedVersion | undefined> {
+    if (load === undefined) return undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), Math.max(0, deadline - Date.now()))));
+    try {
+      const lv = await Promise.race([load, late]);
+      return lv?.state === 'ready' ? lv : undefined;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** A cached answer re-encoded for this request (its own id). */

@@ -157,6 +157,11 @@ export class ModelManager {
     return lv?.state === 'ready' ? lv : undefined;
   }
 
+  /** The load of a version under way (`model@version`), if there is one: what a fallback chain may wait for. */
+  loadInProgress(key: string): Promise<LoadedVersion> | undefined {
+    return this.loading.get(key);
+  }
+
   /**
    * Keeps a version loaded for `holder` (a deployment), loading it now if needed. `batching` overrides the
    * configured batching for this version when it is loaded by this call. Returns the load in progress.
