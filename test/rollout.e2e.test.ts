@@ -307,3 +307,39 @@ describe('blue-green, shadows, targeting, approvals and freezes', () => {
     await t.server.ctx.rollouts.liftFreeze(alice, '*');
   });
 });
+
+describe('per-arm evidence at a traffic change', () => {
+  let t: Server;
+  let key: string;
+  before(async () => {
+    // Statistics would only be written hourly: any row seen here was written by the change.
+    t = await startTestServer({ rollout: { tickMs: 1_000_000, statsFlushMs: 3_600_000 } });
+    key = (await createKey(t.server.ctx.store.db, { name: 'app', role: 'invoker' }, admin.actor)).key;
+  });
+  after(async () => t?.cleanup());
+
+  it('a new split ends the arms\' interval: what was answered before it is written as its own row when the router takes the change', async () => {
+    await registerPair(t, 'cut', 'same');
+    await t.server.ctx.deployments.apply(alice, [deploymentDoc('cut', 'cut')]);
+    // The router takes the deployment now, not at its next poll: until then the model's own endpoint answers.
+    await t.server.ctx.refreshRoutes?.();
+    const url = `${t.server.url}/v1/models/cut:predict`;
+    await waitFor(async () => (await fetch(readyUrl(t, url))).status === 200, 'deployment ready');
+    for (let i = 0; i < 5; i++) {
+      const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}`, 'x-user-id': `u${i}` }, body: JSON.stringify({ instances: [{ precipitation: 1, temp_max: 10, temp_min: 5, wind: 3 }] }) });
+      assert.equal(r.status, 200);
+      assert.equal(r.headers.get('x-modelgate-arm'), 'stable', 'answered through the deployment');
+    }
+    const rows = () => t.server.ctx.store.db.selectFrom('arm_stats').select(['requests', 'at']).where('deployment', '=', 'cut').execute();
+    assert.deepEqual(await rows(), [], 'nothing written before the change');
+    await t.server.ctx.deployments.apply(alice, [deploymentDoc('cut', 'cut', { arms: [{ version: 'production', weight: 80, role: 'stable' }, { name: 'candidate', version: 2, weight: 20, role: 'canary' }] })]);
+    await t.server.ctx.refreshRoutes?.();
+    const written = await waitFor(async () => {
+      const r = await rows();
+      return r.length > 0 ? r : undefined;
+    }, 'the rows written at the change');
+    assert.deepEqual(written.map((r) => r.requests), [5]);
+    const changedAt = (await t.server.ctx.deployments.history(admin, 'cut')).entries[0]!.at;
+    assert.ok(written[0]!.at >= changedAt, `${written[0]!.at} >= ${changedAt}: written when the router took the change`);
+  });
+});

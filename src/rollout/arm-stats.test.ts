@@ -129,6 +129,22 @@ describe('per-arm statistics on a real store', () => {
     assert.equal(rows.reduce((s, x) => s + x.requests, 0), 10);
   });
 
+  it('a flush while another is writing cuts the interval at once: what came after is its own, later row', async () => {
+    const r = recorder(10);
+    for (let i = 0; i < 3; i++) r.record('cut', 'stable', 'stable', 1, false, 1);
+    const first = r.flush();
+    // Answers given while the first write is in flight, then a cut (as a traffic change makes).
+    for (let i = 0; i < 4; i++) r.record('cut', 'stable', 'stable', 1, false, 1);
+    const second = r.flush();
+    r.record('cut', 'stable', 'stable', 1, false, 1);
+    await Promise.all([first, second]);
+    const rows = await rowsOf('cut');
+    assert.deepEqual(rows.map((x) => x.requests), [3, 4], 'one row per interval, in order; the answer after the cut waits for the next');
+    assert.ok(rows[0]!.at <= rows[1]!.at, `${rows[0]!.at} <= ${rows[1]!.at}`);
+    await r.flush();
+    assert.deepEqual((await rowsOf('cut')).map((x) => x.requests), [3, 4, 1]);
+  });
+
   it('readArmWindow adds up the rows of two replicas per role and version', async () => {
     const a = recorder(100);
     const b = recorder(100);

@@ -43,8 +43,8 @@ interface Accumulator {
   ok: number;
   clientErrors: number;
   serverErrors: number;
-  /** Flushes in a row with nothing to write; an arm idle for an hour is forgotten. */
-  idleFlushes: number;
+  /** Since when (epoch ms) the arm has had nothing to write, 0 while it has; an arm idle for an hour is forgotten. */
+  idleSince: number;
 }
 
 export interface ArmTotals {
@@ -71,7 +71,8 @@ export class ArmStatsRecorder {
   private readonly acc = new Map<string, Accumulator>();
   private readonly index = new Map<string, Map<string, Map<number, Accumulator>>>();
   private timer: NodeJS.Timeout | undefined;
-  private flushing: Promise<void> | undefined;
+  /** The writes so far, in order: each flush's rows are written after the ones before. */
+  private writing: Promise<void> = Promise.resolve();
   readonly replica = randomUUID();
   private lastPurge = 0;
 
@@ -92,7 +93,7 @@ export class ArmStatsRecorder {
     const key = `${deployment}\u0000${arm}\u0000${version}`;
     let a = this.acc.get(key);
     if (a === undefined) {
-      a = { deployment, arm, role, version, requests: 0, errors: 0, seen: 0, latencies: new Float64Array(this.options.latencySamples), shadow: null, paired: null, pairedSeen: 0, ok: 0, clientErrors: 0, serverErrors: 0, idleFlushes: 0 };
+      a = { deployment, arm, role, version, requests: 0, errors: 0, seen: 0, latencies: new Float64Array(this.options.latencySamples), shadow: null, paired: null, pairedSeen: 0, ok: 0, clientErrors: 0, serverErrors: 0, idleSince: 0 };
       this.acc.set(key, a);
     }
     let byArm = this.index.get(deployment);
@@ -157,20 +158,26 @@ export class ArmStatsRecorder {
     }
   }
 
-  /** Writes what was gathered since the last flush; the interval's evidence starts again empty. */
+  /**
+   * Ends the interval now and writes what was gathered in it, stamped with this moment; the next interval
+   * starts empty at once, even while an earlier write is still in flight. The router calls it as a new
+   * traffic split takes effect, so no row mixes requests from before a change with requests after it.
+   */
   flush(): Promise<void> {
-    this.flushing ??= this.doFlush().finally(() => {
-      this.flushing = undefined;
-    });
-    return this.flushing;
+    const rows = this.cut();
+    const write = this.writing.then(() => this.write(rows));
+    this.writing = write;
+    return write;
   }
 
-  private async doFlush(): Promise<void> {
-    const at = new Date().toISOString();
+  private cut(): Insertable<ArmStatsTable>[] {
+    const now = Date.now();
+    const at = new Date(now).toISOString();
     const rows: Insertable<ArmStatsTable>[] = [];
     for (const [key, a] of this.acc) {
       if (a.requests === 0 && !a.shadow) {
-        if (++a.idleFlushes * this.options.flushMs > IDLE_FORGET_MS) {
+        if (a.idleSince === 0) a.idleSince = now;
+        else if (now - a.idleSince > IDLE_FORGET_MS) {
           this.acc.delete(key);
           this.index.get(a.deployment)?.get(a.arm)?.delete(a.version);
         }
@@ -189,13 +196,17 @@ export class ArmStatsRecorder {
         latencies: JSON.stringify(sampleOf(a.latencies, a.seen)),
         shadow: a.shadow ? JSON.stringify({ ...a.shadow, primaryLatenciesMs: a.paired ? sampleOf(a.paired, a.pairedSeen) : [] }) : null,
       });
-      a.idleFlushes = 0;
+      a.idleSince = 0;
       a.requests = 0;
       a.errors = 0;
       a.seen = 0;
       a.shadow = null;
       a.pairedSeen = 0;
     }
+    return rows;
+  }
+
+  private async write(rows: Insertable<ArmStatsTable>[]): Promise<void> {
     if (rows.length === 0) return this.purge();
     try {
       await this.store.db.insertInto('arm_stats').values(rows).execute();

@@ -40,6 +40,10 @@ export function createGateway(ctx: AppContext, salt: string): Gateway {
   const monitor = new MonitorRecorder({ store: ctx.store, registry: ctx.registry, config: ctx.config, logger: ctx.logger, salt });
   const sli = new SliRecorder(ctx.store, { flushMs: r.statsFlushMs, logger: ctx.logger });
   const degradation = new Degradation(metrics.registry, ctx.logger, () => router.list());
-  router.onChange = () => degradation.retain();
+  router.onChange = () => {
+    degradation.retain();
+    // A new split ends the arms' interval: no row of evidence mixes requests from before it with those after.
+    void armStats.flush();
+  };
   return { manager, router, armStats, rolloutMetrics, monitor, sli, degradation, metrics, version, closing: false };
 }
