@@ -166,7 +166,8 @@ export class ArmStatsRecorder {
   flush(): Promise<void> {
     const rows = this.cut();
     const write = this.writing.then(() => this.write(rows));
-    this.writing = write;
+    // A write that threw must not stop the ones after it (write() logs its own failures).
+    this.writing = write.catch(() => undefined);
     return write;
   }
 

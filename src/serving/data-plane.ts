@@ -519,7 +519,8 @@ export async function registerDataPlane(app: FastifyInstance, deps: DataPlaneDep
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), Math.max(0, deadline - Date.now()))));
     try {
-      const lv = await Promise.race([load, late]);
+      // A load that fails leaves this step out, as a version that failed to load always was.
+      const lv = await Promise.race([load.catch(() => undefined), late]);
       return lv?.state === 'ready' ? lv : undefined;
     } finally {
       clearTimeout(timer);
