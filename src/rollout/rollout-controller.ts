@@ -117,11 +117,11 @@ export class RolloutController {
     switch (s.kind) {
       case 'setWeight': {
         if (!(await this.ready(r))) return null;
-        return this.apply(r, { ...nextStep, state: { canaryWeight: s.weight, lastGuardAt: new Date(now).toISOString(), message: `canary at ${s.weight}%` }, traffic: { arms: withCanary(arms, r.toVersion, s.weight), action: 'step', reason: `step ${r.step}: ${describeStep(s)}` }, audit: { action: 'rollout.step', details: { step: r.step, kind: s.kind, weight: s.weight } } });
+        return this.apply(r, { ...nextStep, state: { canaryWeight: s.weight, message: `canary at ${s.weight}%` }, traffic: { arms: withCanary(arms, r.toVersion, s.weight), action: 'step', reason: `step ${r.step}: ${describeStep(s)}` }, audit: { action: 'rollout.step', details: { step: r.step, kind: s.kind, weight: s.weight } } });
       }
       case 'shadow': {
         if (s.percent > 0 && !(await this.ready(r))) return null;
-        return this.apply(r, { ...nextStep, state: { shadowPercent: s.percent, lastGuardAt: new Date(now).toISOString(), message: s.percent > 0 ? `mirroring ${s.percent}% of requests to version ${r.toVersion}` : 'shadow phase over' }, traffic: { arms: withShadow(arms, r.toVersion, s.percent), action: 'step', reason: `step ${r.step}: ${describeStep(s)}` }, audit: { action: 'rollout.step', details: { step: r.step, kind: s.kind, percent: s.percent } } });
+        return this.apply(r, { ...nextStep, state: { shadowPercent: s.percent, message: s.percent > 0 ? `mirroring ${s.percent}% of requests to version ${r.toVersion}` : 'shadow phase over' }, traffic: { arms: withShadow(arms, r.toVersion, s.percent), action: 'step', reason: `step ${r.step}: ${describeStep(s)}` }, audit: { action: 'rollout.step', details: { step: r.step, kind: s.kind, percent: s.percent } } });
       }
       case 'pause': {
         if (s.durationMs === null) {
@@ -164,7 +164,7 @@ export class RolloutController {
           newStep: true,
           finished: true,
           bakeUntil: s.standbyMs > 0 ? new Date(now + s.standbyMs).toISOString() : null,
-          state: { pausedBy: null, canaryWeight: 0, shadowPercent: 0, baseline, lastGuardAt: new Date(now).toISOString(), message: `promoted version ${r.toVersion} to production${s.standbyMs > 0 ? `; version ${r.fromVersion} stays on standby for ${Math.round(s.standbyMs / 60_000)} min` : ''}` },
+          state: { pausedBy: null, canaryWeight: 0, shadowPercent: 0, baseline, message: `promoted version ${r.toVersion} to production${s.standbyMs > 0 ? `; version ${r.fromVersion} stays on standby for ${Math.round(s.standbyMs / 60_000)} min` : ''}` },
           traffic: { arms: [...stableServing(arms, r.toVersion), ...standby], action: 'promote', reason: `version ${r.toVersion} promoted` },
           extra: (trx, at) => movePromotionAliases(trx, r.model, arms, r.toVersion, CONTROLLER, at),
           audit: { action: 'rollout.promote', details: { version: r.toVersion, previous: r.fromVersion } },
@@ -186,9 +186,9 @@ export class RolloutController {
   }
 
   /**
-   * Every analysis interval while the candidate takes traffic: a failing judgement rolls back at once. A step
-   * that changes the traffic restarts the guard's clock (lastGuardAt), so its window never reaches back into
-   * the split before: a window that did judged a canary on its first moments and a share it never had.
+   * Every analysis interval while the candidate takes traffic: a failing judgement rolls back at once. Every
+   * transition that changes the traffic restarts the guard's clock (lastGuardAt, set by transition()), so its
+   * window never reaches back into the split before: one that did judged a canary on a share it never had.
    */
   private async guard(r: RolloutRow, spec: DeploymentSpec): Promise<RolloutRow | null> {
     if (r.state.canaryWeight <= 0 && r.state.shadowPercent <= 0) return r;

@@ -138,7 +138,8 @@ export interface Transition {
  */
 export async function transition(store: Store, r: RolloutRow, t: Transition, actor: string): Promise<RolloutRow | null> {
   const now = new Date().toISOString();
-  const state: RolloutState = { ...r.state, ...t.state };
+  // A change of traffic restarts the guard's clock: its next window starts with the new split, never before it.
+  const state: RolloutState = { ...r.state, ...t.state, ...(t.traffic ? { lastGuardAt: now } : {}) };
   if (state.analyses.length > MAX_ANALYSES) state.analyses = state.analyses.slice(-MAX_ANALYSES);
   const next: RolloutRow = {
     ...r,
