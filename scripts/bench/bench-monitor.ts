@@ -1,4 +1,4 @@
-// npm run bench:monitor [-- --rows 1000000 --columns 20 --rounds 3 --only drift,sketch,ingest,profile-drift]
+// npm run bench:monitor [-- --rows 1000000 --columns 20 --rounds 3 --only drift,sketch,ingest,profile-drift,recorder]
 //
 // drift: drift compare, end to end: two generated CSV files (20 numerical columns × 1M rows each; 5 columns of
 // the current file shifted by half a standard deviation, one rescaled), compared by the real CLI in a child
@@ -12,6 +12,10 @@
 // (target ≥ 2 million values/s).
 // profile-drift: driftFromProfiles for 50 features over a reference profile and a window of `--rows` rows each
 // (target < 200 ms), plus driftBetweenWindows and mergeProfiles on the same windows.
+// recorder: what monitoring costs the event loop per request, in one process and without HTTP (whose noise
+// is larger than this figure in bench:serve): the example model served by a monitored deployment on a SQLite
+// file, its answers handed to MonitorRecorder.observe() 32 a turn as the data plane does, with the later turn's
+// processing, the profile fold and the batches to the writer thread; main-thread CPU from /proc.
 import { spawn } from 'node:child_process';
 import { createWriteStream, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +23,10 @@ import { join } from 'node:path';
 import { once } from 'node:events';
 import { DDSketch, LogCollapsingLowestDenseDDSketch } from '@datadog/sketches-js';
 import { packagePath } from '../../src/paths.js';
+import { loadConfig } from '../../src/config/index.js';
+import { createContext, createLogger } from '../../src/context.js';
+import { createGateway } from '../../src/serving/gateway.js';
+import { decodeInferRequest } from '../../src/serving/protocol/v2.js';
 import { mulberry32 } from '../../src/random.js';
 import { categoricalStats, monitoringData, numericalStats } from '../../src/registry/profile/compute-profile.js';
 import type { FeatureProfile, ReferenceProfile } from '../../src/registry/profile/types.js';
@@ -33,7 +41,7 @@ for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.repla
 const rows = Number(args.get('rows') ?? 1_000_000);
 const columns = Number(args.get('columns') ?? 20);
 const rounds = Number(args.get('rounds') ?? 3);
-const SECTIONS = ['drift', 'sketch', 'ingest', 'profile-drift'];
+const SECTIONS = ['drift', 'sketch', 'ingest', 'profile-drift', 'recorder'];
 const only = new Set((args.get('only') ?? SECTIONS.join(',')).split(','));
 for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`--only: unknown section "${s}"; use ${SECTIONS.join(', ')}`);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -331,3 +339,89 @@ if (only.has('drift')) await benchDriftCompare();
 if (only.has('sketch')) await benchSketch();
 if (only.has('ingest')) await benchIngest();
 if (only.has('profile-drift')) await benchProfileDrift();
+if (only.has('recorder')) await benchRecorder();
+
+/** User plus system CPU time of this process's main thread so far, µs (Linux /proc). */
+function mainThreadCpuUs(): number {
+  const fields = readFileSync(`/proc/${process.pid}/task/${process.pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100;
+}
+
+async function benchRecorder(): Promise<void> {
+  const home = mkdtempSync(join(tmpdir(), 'mg-bench-recorder-'));
+  try {
+    const config = loadConfig({ env: {}, cwd: home, flags: { home: join(home, '.modelgate') } });
+    const ctx = await createContext(config, { logger: createLogger('silent') });
+    const p = { actor: 'bench', keyId: null, role: 'admin' as const, modelPatterns: [] };
+    await ctx.registry.register(p, { name: 'weather', artifact: { path: packagePath('examples', 'weather', 'v1', 'model.onnx') }, reference: { path: packagePath('examples', 'weather', 'v1', 'reference.csv') } });
+    await ctx.registry.setAlias(p, 'weather', 'production', '1');
+    const spec = { model: 'weather', routingKey: { header: 'x-user-id' }, arms: [{ version: 'production', weight: 100, role: 'stable' as const }], monitoring: { enabled: true } };
+    await ctx.deployments.apply(p, [{ apiVersion: 'modelgate/v1', kind: 'Deployment', metadata: { name: 'watched' }, spec }] as never);
+    const gw = createGateway(ctx, 'bench-salt');
+    await gw.manager.start();
+    await gw.router.start();
+    gw.monitor.start();
+    const route = gw.router.get('watched')!;
+    const arm = route.stable;
+    const lv = await gw.manager.ensureReady('weather', arm.version);
+    const body = { inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], data: [0.8, 11.7, 7.2, 2.3] }] };
+    const outputs = await lv.runtime!.infer(decodeInferRequest(body, lv.info.signature).inputs);
+    await gw.monitor.pendingCheck(route, lv);
+    const perTurn = 32;
+    const turns = Math.max(1000, Math.round(rows / 10 / perTurn));
+    let n = 0;
+    const observeTurns = async (count: number): Promise<void> => {
+      for (let t = 0; t < count; t++) {
+        for (let i = 0; i < perTurn; i++) {
+          // A fresh decode per request, as the data plane keeps its own decoded inputs alive until the later turn.
+          const inputs = decodeInferRequest(body, lv.info.signature).inputs;
+          gw.monitor.observe({ requestId: `bench-${n++}`, route, arm, lv, protocol: 'v2', headers: { 'x-user-id': `user-${i}`, 'content-type': 'application/json' }, body, inputs, outputs, rows: 1, status: 200, latencyMs: 1.5, errorCode: undefined, time: Date.now() });
+        }
+        await new Promise((r) => setImmediate(r));
+      }
+    };
+    // The same loop without observe(): the decode and the turns themselves, subtracted.
+    const baseTurns = async (count: number): Promise<void> => {
+      for (let t = 0; t < count; t++) {
+        for (let i = 0; i < perTurn; i++) {
+          const inputs = decodeInferRequest(body, lv.info.signature).inputs;
+          if (inputs.features === undefined) throw new Error('decode failed');
+          n++;
+        }
+        await new Promise((r) => setImmediate(r));
+      }
+    };
+    await observeTurns(Math.min(turns, 2000));
+    await gw.monitor.flush();
+    const costs: number[] = [];
+    const others: number[] = [];
+    const processCpuUs = () => {
+      const u = process.cpuUsage();
+      return u.user + u.system;
+    };
+    for (let r = 0; r < rounds; r++) {
+      const b0 = mainThreadCpuUs();
+      const p0 = processCpuUs();
+      await baseTurns(turns);
+      const b1 = mainThreadCpuUs();
+      const p1 = processCpuUs();
+      await observeTurns(turns);
+      await gw.monitor.flush();
+      const b2 = mainThreadCpuUs();
+      const p2 = processCpuUs();
+      costs.push((b2 - b1 - (b1 - b0)) / (turns * perTurn));
+      // The other threads (the writer's SQLite inserts, mostly) run on the other core: beside the load generator in bench:serve.
+      others.push((p2 - p1 - (b2 - b1) - (p1 - p0 - (b1 - b0))) / (turns * perTurn));
+      console.log(`round ${r + 1}: ${costs.at(-1)!.toFixed(2)} µs a request on the event loop, ${others.at(-1)!.toFixed(2)} µs on other threads (${turns * perTurn} requests)`);
+    }
+    const s = gw.monitor.status();
+    console.log(`\nrecorder: monitoring's event-loop CPU per request (example model, 1 row, defaults, writer ${gw.monitor.log.writer}), ${rounds} rounds (median)`);
+    console.log(`per request ${median(costs).toFixed(2)} µs on the event loop, ${median(others).toFixed(2)} µs on other threads   (${s.writtenRecords} records and ${s.writtenPayloads} payloads written, ${s.lostRecords} lost)`);
+    await gw.monitor.stop();
+    await gw.router.stop?.();
+    await gw.manager.drain();
+    await ctx.store.close();
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+}
