@@ -2,7 +2,8 @@
 // label per row wins), per version and slice, with calibration, fairness over the sensitive attributes,
 // concept drift against the version's released metrics, label drift against its reference label profile,
 // and business outcomes per version and arm.
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
+import type { Dialect } from '../store/database.js';
 import type { ReferenceProfile } from '../registry/profile/types.js';
 import type { Tables } from '../store/tables.js';
 import { chooseTest } from './drift/report.js';
@@ -65,16 +66,31 @@ export interface QualityReport {
 }
 
 /** Reads the window's records with any feedback for them; `withLabels` false returns every record. */
-export async function readJoined(db: Kysely<Tables>, deployment: string, from: Date, to: Date): Promise<{ rows: JoinedRow[]; predictions: Map<string, number> }> {
-  const recs = await db
-    .selectFrom('prediction_records as r')
-    .innerJoin('feedback as f', (j) => j.onRef('f.request_id', '=', 'r.request_id').onRef('f.row', '=', 'r.row'))
-    .select(['r.request_id', 'r.row', 'r.version', 'r.arm', 'r.at', 'r.prediction', 'r.score', 'r.slice', 'f.label', 'f.outcomes', 'f.id'])
-    .where('r.deployment', '=', deployment)
-    .where('r.at', '>=', from.toISOString())
-    .where('r.at', '<', to.toISOString())
-    .orderBy('f.id')
-    .execute();
+/**
+ * A label can only be sent for an answer its client has had, so it is received after the record's time; this
+ * much earlier is allowed for clocks of different replicas.
+ */
+const LABEL_CLOCK_SKEW_MS = 3_600_000;
+
+/**
+ * The labelled prediction records of a deployment in [from, to), and its prediction counts per version and arm.
+ * Neither reads every record in the window: the labels are found from the feedback received since the window
+ * began (then each record by its key), and the counts are summed from prediction_counts, per second. The counts'
+ * first second may hold records from just before `from`: they are exact to the second.
+ */
+export async function readJoined(db: Kysely<Tables>, dialect: Dialect, deployment: string, from: Date, to: Date): Promise<{ rows: JoinedRow[]; predictions: Map<string, number> }> {
+  // SQLite's planner would walk the window's records and look each label up (the deployment index looks more
+  // selective than it is); CROSS JOIN makes the labels the outer loop there. PostgreSQL plans from statistics.
+  const join = dialect === 'sqlite' ? sql`CROSS JOIN` : sql`INNER JOIN`;
+  const labelsFrom = new Date(from.getTime() - LABEL_CLOCK_SKEW_MS).toISOString();
+  const recs = (
+    await sql<{ request_id: string; row: number; version: number; arm: string; at: string; prediction: string; score: number | null; slice: string; label: string | null; outcomes: string | null; id: number }>`
+      SELECT r.request_id, r."row", r.version, r.arm, r.at, r.prediction, r.score, r.slice, f.label, f.outcomes, f.id
+      FROM feedback f ${join} prediction_records r ON r.request_id = f.request_id AND r."row" = f."row"
+      WHERE f.received_at >= ${labelsFrom} AND r.deployment = ${deployment} AND r.at >= ${from.toISOString()} AND r.at < ${to.toISOString()}`.execute(db)
+  ).rows;
+  // In the order the labels came: later feedback corrects an earlier label.
+  recs.sort((a, b) => Number(a.id) - Number(b.id));
   const byRow = new Map<string, JoinedRow>();
   for (const r of recs) {
     const key = `${r.request_id}\u0000${r.row}`;
@@ -83,15 +99,14 @@ export async function readJoined(db: Kysely<Tables>, deployment: string, from: D
       j = { version: r.version, arm: r.arm, at: r.at, prediction: JSON.parse(r.prediction) as LabelValue | null, score: r.score, slice: JSON.parse(r.slice) as Record<string, string>, label: undefined, outcomes: [] };
       byRow.set(key, j);
     }
-    // Later feedback corrects an earlier label; outcomes accumulate.
     if (r.label !== null) j.label = JSON.parse(r.label) as LabelValue | null;
     if (r.outcomes !== null) j.outcomes.push(...(JSON.parse(r.outcomes) as { name: string; value?: number }[]));
   }
   const counts = await db
-    .selectFrom('prediction_records')
-    .select(['version', 'arm', (eb) => eb.fn.countAll<string | number>().as('n')])
+    .selectFrom('prediction_counts')
+    .select(['version', 'arm', (eb) => eb.fn.sum<string | number>('n').as('n')])
     .where('deployment', '=', deployment)
-    .where('at', '>=', from.toISOString())
+    .where('at', '>=', new Date(Math.floor(from.getTime() / 1000) * 1000).toISOString())
     .where('at', '<', to.toISOString())
     .groupBy(['version', 'arm'])
     .execute();

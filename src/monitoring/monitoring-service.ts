@@ -92,7 +92,7 @@ export function createMonitoringService(store: Store, registry: Registry, salt: 
       requireRole(principal, 'viewer');
       const d = await deployment(principal, name);
       const { from, to } = parseWindow(q.window, d.spec.concept.window, new Date(), q.to);
-      const { rows, predictions } = await readJoined(db, name, from, to);
+      const { rows, predictions } = await readJoined(db, store.dialect, name, from, to);
       const versions = new Set([...rows.map((r) => r.version), ...[...predictions.keys()].map((k) => Number(k.split('\u0000')[0]))]);
       const references = new Map<number, { metrics: Record<string, number>; sources: Record<string, string>; profile: ReferenceProfile | null }>();
       for (const v of versions) {
@@ -146,6 +146,9 @@ export function createMonitoringService(store: Store, registry: Registry, salt: 
         total.payloads += await del('prediction_payloads');
         total.drift += await del('drift_results');
         await del('quality_results');
+        let cq = db.deleteFrom('prediction_counts').where('at', '<', cutoff);
+        cq = only !== null ? cq.where('deployment', '=', only) : names.length > 0 ? cq.where('deployment', 'not in', names) : cq;
+        await cq.execute();
         let pq = db.deleteFrom('monitor_profiles').where('bucket', '<', cutoff);
         pq = only !== null ? pq.where('deployment', '=', only) : names.length > 0 ? pq.where('deployment', 'not in', names) : pq;
         total.profiles += Number((await pq.executeTakeFirst()).numDeletedRows);

@@ -75,6 +75,16 @@ interface VersionState {
   scratch: unknown[];
 }
 
+interface CountSlot {
+  deployment: string;
+  version: number;
+  arm: string;
+  /** Seconds since the epoch. */
+  second: number;
+  n: number;
+  dirty: boolean;
+}
+
 interface Bucket {
   deployment: string;
   version: number;
@@ -283,6 +293,7 @@ export class MonitorRecorder {
       v.outputs ??= outputPlan(spec, Object.keys(o.outputs));
       const preds = rowPredictions(o.outputs, o.rows, v.outputs);
       const slices = spec.slices.length === 0 ? [] : rowSlices(spec, o.headers, o.body, o.protocol, features, o.rows);
+      this.count(o.route.name, version, o.arm.name, o.time, o.rows);
       for (let r = 0; r < o.rows; r++) {
         const p = preds[r]!.prediction;
         this.log.addRecord({ request_id: o.requestId, row: r, deployment: o.route.name, version, arm: o.arm.name, at, prediction: typeof p === 'number' ? String(p) : JSON.stringify(p), score: preds[r]!.score, slice: spec.slices.length === 0 ? '{}' : JSON.stringify(slices[r]), subject });
@@ -351,6 +362,26 @@ export class MonitorRecorder {
     b.dirty = true;
   }
 
+  /** Prediction records per deployment, version, arm and second: this replica's running totals (prediction_counts). */
+  private readonly counts = new Map<string, CountSlot>();
+  private lastCount: CountSlot | undefined;
+
+  private count(deployment: string, version: number, arm: string, time: number, rows: number): void {
+    const second = Math.floor(time / 1000);
+    let c = this.lastCount;
+    if (c === undefined || c.second !== second || c.version !== version || c.arm !== arm || c.deployment !== deployment) {
+      const key = `${deployment}\u0000${version}\u0000${arm}\u0000${second}`;
+      c = this.counts.get(key);
+      if (c === undefined) {
+        c = { deployment, version, arm, second, n: 0, dirty: false };
+        this.counts.set(key, c);
+      }
+      this.lastCount = c;
+    }
+    c.n += rows;
+    c.dirty = true;
+  }
+
   /** The ISO time of the last millisecond asked for: requests answered in one millisecond share it. */
   private isoMs = -1;
   private iso = '';
@@ -410,6 +441,29 @@ export class MonitorRecorder {
       }
       // A bucket is kept a while after it ends, for requests that were answered just before its end.
       if (!b.dirty && b.end + 5_000 < now) this.buckets.delete(key);
+    }
+    const changed = [...this.counts.values()].filter((c) => c.dirty);
+    if (changed.length > 0) {
+      for (const c of changed) c.dirty = false;
+      try {
+        // One statement for every changed second; a row holds this replica's total, so a retry writes it again.
+        for (let i = 0; i < changed.length; i += 500) {
+          await db
+            .insertInto('prediction_counts')
+            .values(changed.slice(i, i + 500).map((c) => ({ deployment: c.deployment, version: c.version, arm: c.arm, at: new Date(c.second * 1000).toISOString(), replica: this.replica, n: c.n })))
+            .onConflict((oc) => oc.columns(['deployment', 'at', 'version', 'arm', 'replica']).doUpdateSet((eb) => ({ n: eb.ref('excluded.n') })))
+            .execute();
+        }
+      } catch (err) {
+        for (const c of changed) c.dirty = true;
+        this.deps.logger.warn({ err: { message: (err as Error).message } }, 'writing prediction counts failed; retrying on the next flush');
+      }
+    }
+    for (const [key, c] of this.counts) {
+      if (!c.dirty && (c.second + 6) * 1000 < now) {
+        this.counts.delete(key);
+        if (this.lastCount === c) this.lastCount = undefined;
+      }
     }
   }
 

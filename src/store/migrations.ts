@@ -1,6 +1,6 @@
 // Schema migrations, in code so they ship inside the compiled package. Run on every start; each runs once.
 // Append new migrations at the end; never edit one that has shipped.
-import { type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import type { Dialect } from './database.js';
 
 type AnyDb = Kysely<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -411,6 +411,27 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
           .addColumn('metrics', 'text', (c) => c.notNull())
           .execute();
         await db.schema.createIndex('quality_results_slot_unique').unique().on('quality_results').columns(['deployment', 'version', 'at']).execute();
+      },
+    },
+    '0007_prediction_counts': {
+      async up(db: AnyDb) {
+        const pk = (c: any) => (dialect === 'sqlite' ? c.primaryKey().autoIncrement() : c.primaryKey()); // eslint-disable-line @typescript-eslint/no-explicit-any
+        // Prediction records per deployment, version, arm and second, each replica's running total: the labelled
+        // quality report's denominators. Counting the records themselves scanned every record in the window on
+        // each evaluation (150 ms for 300,000 on SQLite, on the event loop; a 24-hour window at 100 requests a
+        // second holds 8.6 million).
+        await db.schema.createTable('prediction_counts')
+          .addColumn('id', id, pk)
+          .addColumn('deployment', 'text', (c) => c.notNull())
+          .addColumn('version', 'integer', (c) => c.notNull())
+          .addColumn('arm', 'text', (c) => c.notNull())
+          .addColumn('at', 'text', (c) => c.notNull())
+          .addColumn('replica', 'text', (c) => c.notNull())
+          .addColumn('n', big, (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('prediction_counts_unique').unique().on('prediction_counts').columns(['deployment', 'at', 'version', 'arm', 'replica']).execute();
+        // The records already stored, counted once (ISO times: the first 19 characters are the second).
+        await sql`INSERT INTO prediction_counts (deployment, version, arm, at, replica, n) SELECT deployment, version, arm, substr(at, 1, 19) || '.000Z', 'migrated', COUNT(*) FROM prediction_records GROUP BY deployment, version, arm, substr(at, 1, 19)`.execute(db);
       },
     },
   };

@@ -249,6 +249,18 @@ export interface MonitorProfilesTable {
   profile: string;
 }
 
+/** Prediction records of one deployment, version and arm in one second, as one replica counted them (its running total). */
+export interface PredictionCountsTable {
+  id: Generated<number>;
+  deployment: string;
+  version: number;
+  arm: string;
+  /** Start of the second (ISO). */
+  at: string;
+  replica: string;
+  n: number;
+}
+
 /** One live drift evaluation. */
 export interface DriftResultsTable {
   id: Generated<number>;
@@ -450,6 +462,7 @@ export interface Tables {
   prediction_payloads: PredictionPayloadsTable;
   feedback: FeedbackTable;
   monitor_profiles: MonitorProfilesTable;
+  prediction_counts: PredictionCountsTable;
   drift_results: DriftResultsTable;
   slos: SlosTable;
   sli_counters: SliCountersTable;
