@@ -1,4 +1,4 @@
-// npm run bench:monitor [-- --rows 1000000 --columns 20 --rounds 3 --only drift,sketch,ingest,profile-drift,recorder]
+// npm run bench:monitor [-- --rows 1000000 --columns 20 --rounds 3 --only drift,sketch,ingest,profile-drift,recorder,quality]
 //
 // drift: drift compare, end to end: two generated CSV files (20 numerical columns × 1M rows each; 5 columns of
 // the current file shifted by half a standard deviation, one rescaled), compared by the real CLI in a child
@@ -16,6 +16,9 @@
 // is larger than this figure in bench:serve): the example model served by a monitored deployment on a SQLite
 // file, its answers handed to MonitorRecorder.observe() 32 a turn as the data plane does, with the later turn's
 // processing, the profile fold and the batches to the writer thread; main-thread CPU from /proc.
+// quality: the labelled quality report's reads on SQLite with `--rows` prediction records in its window and 3,000
+// of them labelled, against the reads it made before (every record of the window walked to find the labels
+// and count the predictions), side by side. They run on the event loop, every monitoring.evaluateMs.
 import { spawn } from 'node:child_process';
 import { createWriteStream, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -41,7 +44,7 @@ for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.repla
 const rows = Number(args.get('rows') ?? 1_000_000);
 const columns = Number(args.get('columns') ?? 20);
 const rounds = Number(args.get('rounds') ?? 3);
-const SECTIONS = ['drift', 'sketch', 'ingest', 'profile-drift', 'recorder'];
+const SECTIONS = ['drift', 'sketch', 'ingest', 'profile-drift', 'recorder', 'quality'];
 const only = new Set((args.get('only') ?? SECTIONS.join(',')).split(','));
 for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`--only: unknown section "${s}"; use ${SECTIONS.join(', ')}`);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -340,6 +343,7 @@ if (only.has('sketch')) await benchSketch();
 if (only.has('ingest')) await benchIngest();
 if (only.has('profile-drift')) await benchProfileDrift();
 if (only.has('recorder')) await benchRecorder();
+if (only.has('quality')) await benchQuality();
 
 /** User plus system CPU time of this process's main thread so far, µs (Linux /proc). */
 function mainThreadCpuUs(): number {
@@ -420,6 +424,65 @@ async function benchRecorder(): Promise<void> {
     await gw.monitor.stop();
     await gw.router.stop?.();
     await gw.manager.drain();
+    await ctx.store.close();
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
+async function benchQuality(): Promise<void> {
+  const home = mkdtempSync(join(tmpdir(), 'mg-bench-quality-'));
+  try {
+    const config = loadConfig({ env: {}, cwd: home, flags: { home: join(home, '.modelgate') } });
+    const ctx = await createContext(config, { logger: createLogger('silent') });
+    const p = { actor: 'bench', keyId: null, role: 'admin' as const, modelPatterns: [] };
+    await ctx.registry.register(p, { name: 'weather', artifact: { path: packagePath('examples', 'weather', 'v1', 'model.onnx') }, reference: { path: packagePath('examples', 'weather', 'v1', 'reference.csv') } });
+    await ctx.registry.setAlias(p, 'weather', 'production', '1');
+    const spec = { model: 'weather', arms: [{ version: 'production', weight: 100, role: 'stable' as const }], monitoring: { enabled: true } };
+    await ctx.deployments.apply(p, [{ apiVersion: 'modelgate/v1', kind: 'Deployment', metadata: { name: 'watched' }, spec }] as never);
+    const db = ctx.store.sqlite!;
+    // The records of the last hour, one every `step` ms; 3,000 of them labelled whatever their number (so a run
+    // with more rows shows what the records alone cost each read). Counts as the recorder keeps them.
+    const labelEvery = Math.max(1, Math.round(rows / 3000));
+    const end = Date.now();
+    const step = 3_600_000 / rows;
+    const rec = db.prepare('INSERT INTO prediction_records (request_id, "row", deployment, version, arm, at, prediction, score, slice, subject) VALUES (?, 0, ?, 1, ?, ?, ?, ?, ?, ?)');
+    const fb = db.prepare('INSERT INTO feedback (request_id, "row", deployment, label, outcomes, at, received_at, subject) VALUES (?, 0, ?, ?, NULL, ?, ?, NULL)');
+    const t0 = performance.now();
+    db.transaction(() => {
+      for (let i = 0; i < rows; i++) {
+        const at = new Date(end - 3_600_000 + i * step).toISOString();
+        const id = `019a${String(i).padStart(28, '0')}`;
+        const arm = i % 10 === 0 ? 'canary' : 'stable';
+        rec.run(id, 'watched', arm, at, String(i % 2), 0.4 + (i % 5) / 10, '{}', 'subject');
+        if (i % labelEvery === 0) fb.run(id, 'watched', String((i >> 1) % 2), at, new Date(end - 3_600_000 + i * step + 60_000).toISOString());
+      }
+      db.prepare(`INSERT INTO prediction_counts (deployment, version, arm, at, replica, n) SELECT deployment, version, arm, substr(at, 1, 19) || '.000Z', 'bench', COUNT(*) FROM prediction_records GROUP BY deployment, version, arm, substr(at, 1, 19)`).run();
+    })();
+    console.log(`\nquality: ${rows} prediction records in the last hour, ${Math.ceil(rows / labelEvery)} labelled (built in ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+    // A window on whole seconds, so the counts (exact to the second) and the old count agree exactly.
+    const toMs = Math.ceil((end + 1000) / 1000) * 1000;
+    const from = new Date(toMs - 3_600_000).toISOString();
+    const to = new Date(toMs).toISOString();
+    // What the report read before prediction_counts: the join walked from the window's records, and a count of them.
+    const oldJoin = db.prepare(`SELECT r.request_id, r."row", r.version, r.arm, r.at, r.prediction, r.score, r.slice, f.label, f.outcomes, f.id FROM prediction_records r INNER JOIN feedback f ON f.request_id = r.request_id AND f."row" = r."row" WHERE r.deployment = ? AND r.at >= ? AND r.at < ? ORDER BY f.id`);
+    const oldCount = db.prepare('SELECT version, arm, COUNT(*) AS n FROM prediction_records WHERE deployment = ? AND at >= ? AND at < ? GROUP BY version, arm');
+    const before: number[] = [];
+    const now: number[] = [];
+    let agree = true;
+    for (let r = 0; r < rounds; r++) {
+      let t = performance.now();
+      const labelled = oldJoin.all('watched', from, to).length;
+      const counted = (oldCount.all('watched', from, to) as { n: number }[]).reduce((a, c) => a + c.n, 0);
+      before.push(performance.now() - t);
+      t = performance.now();
+      const q = await ctx.monitoring.quality(p, 'watched', { window: '1h', to });
+      now.push(performance.now() - t);
+      const v = q.versions[0]!;
+      agree &&= v.predictions === counted && v.labelled === labelled;
+      console.log(`round ${r + 1}: the reads before ${before.at(-1)!.toFixed(1)} ms; quality() now ${now.at(-1)!.toFixed(1)} ms, reads and report (${v.predictions} predictions, ${v.labelled} labelled)`);
+    }
+    console.log(`reads before  ${median(before).toFixed(1)} ms   quality() now ${median(now).toFixed(1)} ms   ratio ${(median(before) / median(now)).toFixed(0)}×   same predictions and labels: ${agree}`);
     await ctx.store.close();
   } finally {
     rmSync(home, { recursive: true, force: true });

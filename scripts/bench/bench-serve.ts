@@ -335,6 +335,13 @@ async function monitoring(): Promise<void> {
   // Paired per round (the machine's speed drifts between rounds more than the targets differ).
   const paired = (n: keyof typeof targets) => median(targets[n].figures.map((f, i) => f.rps / targets.bare.figures[i]!.rps));
   console.log(`throughput against bare, median of per-round ratios: model endpoint ${paired('endpoint').toFixed(3)}×, deployment off ${paired('off').toFixed(3)}×, monitored ${paired('on').toFixed(3)}×`);
+  // The spread says how far to trust the median: on a shared machine single rounds swing by ±30%.
+  const spread = (n: keyof typeof targets) => {
+    const xs = targets[n].figures.map((f, i) => f.rps / targets.bare.figures[i]!.rps).sort((x, y) => x - y);
+    const q = (p: number) => xs[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
+    return `${q(0.25).toFixed(2)}–${q(0.75).toFixed(2)} (all ${xs[0]!.toFixed(2)}–${xs.at(-1)!.toFixed(2)})`;
+  };
+  console.log(`per-round ratios against bare, quartiles: model endpoint ${spread('endpoint')}, deployment off ${spread('off')}, monitored ${spread('on')}`);
   console.log(`monitoring on / off: throughput ${(on.rps / off.rps).toFixed(3)}×, p99 ${(on.p99 / off.p99).toFixed(3)}×, p50 ${(on.p50 / off.p50).toFixed(3)}×`);
   console.log(`monitoring on / bare: throughput ${(on.rps / b.rps).toFixed(3)}× (target ≥ 0.9), p99 ${(on.p99 / b.p99).toFixed(3)}× (target ≤ 1.25)`);
 }
