@@ -116,5 +116,17 @@ for (const dialect of DIALECTS) {
       const kept = await ctx.store.db.selectFrom('prediction_counts').select('n').where('deployment', '=', 'wx').execute();
       assert.ok(kept.length > 0, 'this year\'s counts stay');
     });
+
+    it('purges more rows than one chunk deletes, and only the expired ones', async () => {
+      const db = ctx.store.db;
+      const rows = Array.from({ length: 4_500 }, (_, i) => ({ request_id: `many-${i}`, row: 0, deployment: 'wx', version: 1, arm: 'stable', at: new Date(Date.UTC(2026, 0, 1) + i).toISOString(), prediction: '1', score: null, slice: '{}', subject: null }));
+      for (let i = 0; i < rows.length; i += 500) await db.insertInto('prediction_records').values(rows.slice(i, i + 500)).execute();
+      const before = Number((await db.selectFrom('prediction_records').select((eb) => eb.fn.countAll<string | number>().as('n')).executeTakeFirstOrThrow()).n);
+      const purged = await ctx.monitoring.purge(new Date(Date.UTC(2026, 1, 15)));
+      assert.equal(purged.records, 4_500);
+      const after = Number((await db.selectFrom('prediction_records').select((eb) => eb.fn.countAll<string | number>().as('n')).executeTakeFirstOrThrow()).n);
+      assert.equal(after, before - 4_500);
+      assert.ok(after >= 50, 'this year\'s records stay');
+    });
   });
 }
