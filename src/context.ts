@@ -28,9 +28,9 @@ export interface AppContext {
   /** The secret behind salted hashes (subject keys, hashed fields): configured, or created once in the store. */
   salt: () => Promise<string>;
   /**
-   * Set by a running server: makes its gateway read the deployments now. The control API awaits it after a
-   * change, so a deployment applied over HTTP is routed (and monitored) from the moment the call returns,
-   * not from the next poll.
+   * Set by a running server: makes its gateway read the deployments now. The deployment service awaits it
+   * after every change it commits, so a deployment applied in this process (over HTTP or by a direct caller)
+   * is routed (and monitored) from the moment the call returns, not from the next poll.
    */
   refreshRoutes?: () => Promise<void>;
   logger: Logger;
@@ -102,11 +102,12 @@ export async function createContext(config: Readonly<Config>, options: { logger?
     await store.close();
     throw e;
   }
-  return {
+  const ctx: AppContext = {
     config,
     store,
     registry,
-    deployments: createDeploymentService(store, registry),
+    // A server sets refreshRoutes; the service calls it after each change it commits.
+    deployments: createDeploymentService(store, registry, { changed: () => ctx.refreshRoutes?.() }),
     rollouts: createRolloutService(store, registry),
     monitoring,
     slos,
@@ -116,4 +117,5 @@ export async function createContext(config: Readonly<Config>, options: { logger?
     alerts,
     logger,
   };
+  return ctx;
 }

@@ -343,3 +343,33 @@ describe('per-arm evidence at a traffic change', () => {
     assert.ok(written[0]!.at >= changedAt, `${written[0]!.at} >= ${changedAt}: written when the router took the change`);
   });
 });
+
+describe('deployment changes made in this process are routed when the call returns', () => {
+  let t: Server;
+  let key: string;
+  before(async () => {
+    // The router would not poll again for an hour: only the service's refresh can route these changes.
+    t = await startTestServer({ serving: { pollIntervalMs: 3_600_000 } });
+    key = (await createKey(t.server.ctx.store.db, { name: 'app', role: 'invoker' }, admin.actor)).key;
+  });
+  after(async () => t?.cleanup());
+
+  it('applies, kills and deletes through the service, each one routed at once', async () => {
+    await registerPair(t, 'direct', 'same');
+    const url = `${t.server.url}/v1/models/direct:predict`;
+    const ask = async () => {
+      const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}`, 'x-user-id': 'u1' }, body: JSON.stringify({ instances: [{ precipitation: 1, temp_max: 10, temp_min: 5, wind: 3 }] }) });
+      await r.arrayBuffer();
+      return { status: r.status, arm: r.headers.get('x-modelgate-arm'), version: r.headers.get('x-modelgate-version') };
+    };
+    assert.deepEqual(await ask(), { status: 200, arm: null, version: '1' }, 'the model\'s own endpoint, before any deployment');
+    await t.server.ctx.deployments.apply(alice, [deploymentDoc('direct', 'direct', { arms: [{ version: 'production', weight: 0, role: 'stable' }, { name: 'candidate', version: 2, weight: 100, role: 'canary' }] })]);
+    // Through the deployment from the first request (its stable arm while version 2 is still loading).
+    assert.notEqual((await ask()).arm, null, 'the deployment answers from the first request after apply');
+    await waitFor(async () => (await ask()).arm === 'candidate', 'version 2 loaded and answering');
+    await t.server.ctx.deployments.kill(alice, 'direct', true, 'test');
+    assert.deepEqual(await ask(), { status: 200, arm: 'stable', version: '1' }, 'the kill switch holds from the first request after it');
+    await t.server.ctx.deployments.remove(alice, 'direct');
+    assert.deepEqual(await ask(), { status: 200, arm: null, version: '1' }, 'deleted: the model\'s own endpoint again');
+  });
+});

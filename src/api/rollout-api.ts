@@ -52,9 +52,7 @@ export async function registerRolloutApi(api: FastifyInstance, ctx: AppContext):
     { schema: { tags: ['deployments'], summary: 'Create or update deployments from Deployment documents (operator)', body: ApplyBody, response: { 200: Type.Array(Loose('ApplyResult')), ...errors } } },
     async (req) => {
       requireRole(req.principal, 'operator');
-      const result = await deployments.apply(req.principal, documentsOf(req.body), { dryRun: req.body.dryRun ?? false, source: 'the request body' });
-      if (!(req.body.dryRun ?? false)) await ctx.refreshRoutes?.();
-      return result;
+      return deployments.apply(req.principal, documentsOf(req.body), { dryRun: req.body.dryRun ?? false, source: 'the request body' });
     },
   );
   api.post<{ Body: ApplyBodyValue }>(
@@ -73,10 +71,7 @@ export async function registerRolloutApi(api: FastifyInstance, ctx: AppContext):
   );
 
   api.delete<Named>('/deployments/:name', { schema: { tags: ['deployments'], summary: 'Delete a deployment (operator; not while a rollout is in progress)', params: DeploymentParams, response: { 200: Loose('Deleted deployment'), ...errors } } }, async (req) =>
-    deployments.remove(req.principal, req.params.name).then(async (r) => {
-      await ctx.refreshRoutes?.();
-      return r;
-    }),
+    deployments.remove(req.principal, req.params.name),
   );
 
   api.post<Named & { Body: { on?: boolean; reason?: string } }>(
@@ -92,9 +87,7 @@ export async function registerRolloutApi(api: FastifyInstance, ctx: AppContext):
       },
     },
     async (req) => {
-      const r = await deployments.kill(req.principal, req.params.name, req.body.on ?? true, req.body.reason);
-      await ctx.refreshRoutes?.();
-      return r;
+      return deployments.kill(req.principal, req.params.name, req.body.on ?? true, req.body.reason);
     },
   );
 
@@ -110,9 +103,7 @@ export async function registerRolloutApi(api: FastifyInstance, ctx: AppContext):
       },
     },
     async (req) => {
-      const r = await deployments.fallback(req.principal, req.params.name, req.body.on, req.body.reason);
-      await ctx.refreshRoutes?.();
-      return r;
+      return deployments.fallback(req.principal, req.params.name, req.body.on, req.body.reason);
     },
   );
 

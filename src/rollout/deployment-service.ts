@@ -52,8 +52,17 @@ export interface ApplyResult {
 
 type Db = Kysely<Tables> | Transaction<Tables>;
 
-export function createDeploymentService(store: Store, registry: Registry) {
+/**
+ * `changed` runs after every committed change of a deployment (apply, remove, kill switch, fallback switch): in a
+ * server it refreshes this replica's router at once, so a change made in this process, over the API or by a
+ * caller of the service, is routed from the moment the call returns. Other replicas poll.
+ */
+export function createDeploymentService(store: Store, registry: Registry, hooks: { changed?: () => Promise<void> | undefined } = {}) {
   const db = store.db;
+  const changed = async <T>(result: T): Promise<T> => {
+    await hooks.changed?.();
+    return result;
+  };
 
   async function row(q: Db, name: string) {
     const r = await q.selectFrom('deployments').selectAll().where('name', '=', name).executeTakeFirst();
@@ -172,11 +181,12 @@ export function createDeploymentService(store: Store, registry: Registry) {
       }
       const resolved: ResolvedArm[][] = [];
       for (const f of files) resolved.push(await checkAgainstRegistry(principal, f));
-      return db.transaction().execute(async (trx) => {
+      const out = await db.transaction().execute(async (trx) => {
         const out: ApplyResult[] = [];
         for (const [i, f] of files.entries()) out.push(await applyOne(trx, principal, f, resolved[i]!, options.dryRun ?? false));
         return out;
       });
+      return options.dryRun === true ? out : changed(out);
     },
 
     /** What apply would change, without writing anything. */
@@ -211,7 +221,7 @@ export function createDeploymentService(store: Store, registry: Registry) {
         await trx.deleteFrom('deployments').where('name', '=', name).execute();
         await appendAudit(trx, { actor: principal.actor, action: 'deployment.delete', target: `deployment/${name}`, details: { model: r.model } }, now);
         return { name, deleted: true as const };
-      });
+      }).then(changed);
     },
 
     /**
@@ -237,6 +247,7 @@ export function createDeploymentService(store: Store, registry: Registry) {
         await writeTraffic(trx, name, r.model, arms, { actor: principal.actor, action: on ? 'kill' : 'kill.off', reason: reason ?? null, killSwitch: on }, now);
         await appendAudit(trx, { actor: principal.actor, action: on ? 'deployment.kill' : 'deployment.kill.off', target: `deployment/${name}`, details: { reason: reason ?? null } }, now);
       });
+      await changed(undefined);
       return this.get(principal, name);
     },
 
@@ -254,6 +265,7 @@ export function createDeploymentService(store: Store, registry: Registry) {
         }
         await setFallbackSwitch(trx, name, on ? { mode: 'manual', reason: reason ?? 'switched by hand' } : null, principal.actor);
       });
+      await changed(undefined);
       return this.get(principal, name);
     },
 
