@@ -351,16 +351,22 @@ function mainThreadCpuUs(): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100;
 }
 
+/** An embedded store in a new home: the example model registered with its reference, and the monitored deployment "watched". */
+async function monitoredHome(prefix: string): Promise<{ home: string; ctx: Awaited<ReturnType<typeof createContext>>; p: { actor: string; keyId: null; role: 'admin'; modelPatterns: string[] } }> {
+  const home = mkdtempSync(join(tmpdir(), prefix));
+  const config = loadConfig({ env: {}, cwd: home, flags: { home: join(home, '.modelgate') } });
+  const ctx = await createContext(config, { logger: createLogger('silent') });
+  const p = { actor: 'bench', keyId: null, role: 'admin' as const, modelPatterns: [] };
+  await ctx.registry.register(p, { name: 'weather', artifact: { path: packagePath('examples', 'weather', 'v1', 'model.onnx') }, reference: { path: packagePath('examples', 'weather', 'v1', 'reference.csv') } });
+  await ctx.registry.setAlias(p, 'weather', 'production', '1');
+  const spec = { model: 'weather', routingKey: { header: 'x-user-id' }, arms: [{ version: 'production', weight: 100, role: 'stable' as const }], monitoring: { enabled: true } };
+  await ctx.deployments.apply(p, [{ apiVersion: 'modelgate/v1', kind: 'Deployment', metadata: { name: 'watched' }, spec }] as never);
+  return { home, ctx, p };
+}
+
 async function benchRecorder(): Promise<void> {
-  const home = mkdtempSync(join(tmpdir(), 'mg-bench-recorder-'));
+  const { home, ctx } = await monitoredHome('mg-bench-recorder-');
   try {
-    const config = loadConfig({ env: {}, cwd: home, flags: { home: join(home, '.modelgate') } });
-    const ctx = await createContext(config, { logger: createLogger('silent') });
-    const p = { actor: 'bench', keyId: null, role: 'admin' as const, modelPatterns: [] };
-    await ctx.registry.register(p, { name: 'weather', artifact: { path: packagePath('examples', 'weather', 'v1', 'model.onnx') }, reference: { path: packagePath('examples', 'weather', 'v1', 'reference.csv') } });
-    await ctx.registry.setAlias(p, 'weather', 'production', '1');
-    const spec = { model: 'weather', routingKey: { header: 'x-user-id' }, arms: [{ version: 'production', weight: 100, role: 'stable' as const }], monitoring: { enabled: true } };
-    await ctx.deployments.apply(p, [{ apiVersion: 'modelgate/v1', kind: 'Deployment', metadata: { name: 'watched' }, spec }] as never);
     const gw = createGateway(ctx, 'bench-salt');
     await gw.manager.start();
     await gw.router.start();
@@ -431,15 +437,8 @@ async function benchRecorder(): Promise<void> {
 }
 
 async function benchQuality(): Promise<void> {
-  const home = mkdtempSync(join(tmpdir(), 'mg-bench-quality-'));
+  const { home, ctx, p } = await monitoredHome('mg-bench-quality-');
   try {
-    const config = loadConfig({ env: {}, cwd: home, flags: { home: join(home, '.modelgate') } });
-    const ctx = await createContext(config, { logger: createLogger('silent') });
-    const p = { actor: 'bench', keyId: null, role: 'admin' as const, modelPatterns: [] };
-    await ctx.registry.register(p, { name: 'weather', artifact: { path: packagePath('examples', 'weather', 'v1', 'model.onnx') }, reference: { path: packagePath('examples', 'weather', 'v1', 'reference.csv') } });
-    await ctx.registry.setAlias(p, 'weather', 'production', '1');
-    const spec = { model: 'weather', arms: [{ version: 'production', weight: 100, role: 'stable' as const }], monitoring: { enabled: true } };
-    await ctx.deployments.apply(p, [{ apiVersion: 'modelgate/v1', kind: 'Deployment', metadata: { name: 'watched' }, spec }] as never);
     const db = ctx.store.sqlite!;
     // The records of the last hour, one every `step` ms; 3,000 of them labelled whatever their number (so a run
     // with more rows shows what the records alone cost each read). Counts as the recorder keeps them.
