@@ -65,7 +65,6 @@ export interface QualityReport {
   outcomes: OutcomeSummary[];
 }
 
-/** Reads the window's records with any feedback for them; `withLabels` false returns every record. */
 /**
  * A label can only be sent for an answer its client has had, so it is received after the record's time; this
  * much earlier is allowed for clocks of different replicas.
