@@ -25,7 +25,6 @@ describe('degradation on the request path', () => {
 
   async function deploy(name: string, model: string, spec: Record<string, unknown>): Promise<void> {
     await s.ctx.deployments.apply(admin, [{ apiVersion: 'modelgate/v1', kind: 'Deployment', metadata: { name }, spec: { model, arms: [{ version: 1, weight: 100, role: 'stable' }], ...spec } } as never]);
-    await s.ctx.refreshRoutes?.();
     await waitFor(async () => (await fetch(`${s.url}/v2/models/${name}/ready`)).status === 200, `${name} ready`);
   }
   const infer = (name: string, body: unknown = v2()) => post(`${s.url}/v2/models/${name}/infer`, body, t.key);
@@ -57,7 +56,6 @@ describe('degradation on the request path', () => {
 
   it('a spent retry budget refuses retries, so retries cannot multiply the load of an outage', async () => {
     await s.ctx.deployments.apply(admin, [{ apiVersion: 'modelgate/v1', kind: 'Deployment', metadata: { name: 'retrying' }, spec: { model: 'alternate', arms: [{ version: 1, weight: 100, role: 'stable' }], resilience: { retries: { maxAttempts: 5, backoffMs: 1, budgetRatio: 0, minPerSecond: 0 }, circuitBreaker: { enabled: false } } } } as never]);
-    await s.ctx.refreshRoutes?.();
     const statuses = [];
     for (let i = 0; i < 10; i++) statuses.push((await infer('retrying')).status);
     assert.equal(statuses.filter((x) => x === 500).length, 5, `one attempt each: ${statuses.join(' ')}`);
@@ -141,7 +139,6 @@ describe('degradation on the request path', () => {
     assert.equal(miss.headers.get('x-modelgate-degraded'), 'static');
     assert.deepEqual(miss.body.outputs[0].data, [7]);
     await s.ctx.deployments.fallback(admin, 'cached', false);
-    await s.ctx.refreshRoutes?.();
     assert.equal((await infer('cached', v2([0, 1, 2, 3]))).headers.get('x-modelgate-degraded'), null);
   });
 

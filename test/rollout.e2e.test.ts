@@ -321,8 +321,6 @@ describe('per-arm evidence at a traffic change', () => {
   it('a new split ends the arms\' interval: what was answered before it is written as its own row when the router takes the change', async () => {
     await registerPair(t, 'cut', 'same');
     await t.server.ctx.deployments.apply(alice, [deploymentDoc('cut', 'cut')]);
-    // The router takes the deployment now, not at its next poll: until then the model's own endpoint answers.
-    await t.server.ctx.refreshRoutes?.();
     const url = `${t.server.url}/v1/models/cut:predict`;
     await waitFor(async () => (await fetch(readyUrl(t, url))).status === 200, 'deployment ready');
     for (let i = 0; i < 5; i++) {
@@ -333,7 +331,6 @@ describe('per-arm evidence at a traffic change', () => {
     const rows = () => t.server.ctx.store.db.selectFrom('arm_stats').select(['requests', 'at']).where('deployment', '=', 'cut').execute();
     assert.deepEqual(await rows(), [], 'nothing written before the change');
     await t.server.ctx.deployments.apply(alice, [deploymentDoc('cut', 'cut', { arms: [{ version: 'production', weight: 80, role: 'stable' }, { name: 'candidate', version: 2, weight: 20, role: 'canary' }] })]);
-    await t.server.ctx.refreshRoutes?.();
     const written = await waitFor(async () => {
       const r = await rows();
       return r.length > 0 ? r : undefined;

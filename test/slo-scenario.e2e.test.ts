@@ -74,7 +74,6 @@ describe('SLO scenario: a faulty version takes all traffic', () => {
     await s.ctx.deployments.apply(admin, [
       { apiVersion: 'modelgate/v1', kind: 'Deployment', metadata: { name: 'wx' }, spec: { model: 'wx', arms: [{ version: 'production', weight: 100, role: 'stable' }], strategy: { canary: { steps: [{ setWeight: 50 }] } }, gates: { requireCard: false, requireReference: false }, resilience: { fallback: [{ kind: 'version', version: 1 }] } } } as never,
     ]);
-    await s.ctx.refreshRoutes?.();
     await waitFor(async () => (await fetch(`${s.url}/v2/models/wx/ready`)).status === 200, 'wx ready');
     // The fallback version loads beside the arm; a request failing before it is loaded has nothing to fall back on.
     await waitFor(() => s.gateway.manager.ready('wx@1'), 'the fallback version loaded');
@@ -161,7 +160,6 @@ describe('SLO scenario: the same failure during a canary', () => {
         },
       } as never,
     ]);
-    await s.ctx.refreshRoutes?.();
     await waitFor(async () => (await fetch(`${s.url}/v2/models/cx/ready`)).status === 200, 'cx ready');
     await s.ctx.slos.apply(admin, slo('cx-availability', 'cx'), 'slo.yaml');
   });

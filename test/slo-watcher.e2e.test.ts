@@ -28,7 +28,6 @@ describe('SLO watcher: the other alert sources', () => {
     const s = t.server;
     await s.ctx.registry.register(admin, { name: 'ledger', artifact: { path: packagePath('test', 'fixtures', 'weather-rules.mjs') }, format: 'js', owner: 'ledger-team <ledger@example.com>' });
     await s.ctx.deployments.apply(admin, [{ apiVersion: 'modelgate/v1', kind: 'Deployment', metadata: { name: 'ledger' }, spec: { model: 'ledger', arms: [{ version: 1, weight: 100, role: 'stable' }] } } as never]);
-    await s.ctx.refreshRoutes?.();
     watcher = new SloWatcher({
       store: s.ctx.store,
       slos: s.ctx.slos,

@@ -47,9 +47,6 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         const doc = deploymentDoc(name, name);
         delete (doc.spec as Record<string, unknown>).strategy;
         await server.ctx.deployments.apply(admin, [doc as never]);
-        // The router takes the deployment now (the API does this after an apply): until its next poll the
-        // model's own endpoint, of the same name, answers, and those answers are no deployment's SLI.
-        await server.ctx.refreshRoutes?.();
         await waitFor(async () => (await fetch(`${server.url}/v2/models/${name}/ready`)).status === 200, `${name} ready`);
       }
     });

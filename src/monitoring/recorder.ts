@@ -136,7 +136,7 @@ export class MonitorRecorder {
 
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    this.drain();
+    // flush() processes what is still waiting first.
     await this.flush();
     await this.log.close();
   }

@@ -59,9 +59,8 @@ type Db = Kysely<Tables> | Transaction<Tables>;
  */
 export function createDeploymentService(store: Store, registry: Registry, hooks: { changed?: () => Promise<void> | undefined } = {}) {
   const db = store.db;
-  const changed = async <T>(result: T): Promise<T> => {
+  const changed = async () => {
     await hooks.changed?.();
-    return result;
   };
 
   async function row(q: Db, name: string) {
@@ -186,7 +185,8 @@ export function createDeploymentService(store: Store, registry: Registry, hooks:
         for (const [i, f] of files.entries()) out.push(await applyOne(trx, principal, f, resolved[i]!, options.dryRun ?? false));
         return out;
       });
-      return options.dryRun === true ? out : changed(out);
+      if (options.dryRun !== true) await changed();
+      return out;
     },
 
     /** What apply would change, without writing anything. */
@@ -211,7 +211,7 @@ export function createDeploymentService(store: Store, registry: Registry, hooks:
 
     async remove(principal: Principal, name: string): Promise<{ name: string; deleted: true }> {
       requireRole(principal, 'operator');
-      return db.transaction().execute(async (trx) => {
+      const deleted = await db.transaction().execute(async (trx) => {
         const r = await row(trx, name);
         requireModel(principal, r.model);
         const active = await activeRollout(trx, name);
@@ -221,7 +221,9 @@ export function createDeploymentService(store: Store, registry: Registry, hooks:
         await trx.deleteFrom('deployments').where('name', '=', name).execute();
         await appendAudit(trx, { actor: principal.actor, action: 'deployment.delete', target: `deployment/${name}`, details: { model: r.model } }, now);
         return { name, deleted: true as const };
-      }).then(changed);
+      });
+      await changed();
+      return deleted;
     },
 
     /**
@@ -247,7 +249,7 @@ export function createDeploymentService(store: Store, registry: Registry, hooks:
         await writeTraffic(trx, name, r.model, arms, { actor: principal.actor, action: on ? 'kill' : 'kill.off', reason: reason ?? null, killSwitch: on }, now);
         await appendAudit(trx, { actor: principal.actor, action: on ? 'deployment.kill' : 'deployment.kill.off', target: `deployment/${name}`, details: { reason: reason ?? null } }, now);
       });
-      await changed(undefined);
+      await changed();
       return this.get(principal, name);
     },
 
@@ -265,7 +267,7 @@ export function createDeploymentService(store: Store, registry: Registry, hooks:
         }
         await setFallbackSwitch(trx, name, on ? { mode: 'manual', reason: reason ?? 'switched by hand' } : null, principal.actor);
       });
-      await changed(undefined);
+      await changed();
       return this.get(principal, name);
     },
 
