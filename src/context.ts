@@ -1,5 +1,6 @@
 // What a running Modelgate holds: configuration, store, services and the logger. Built once in server.ts.
-import { destination as pinoDestination, pino, type Logger } from 'pino';
+import { pino, type Logger } from 'pino';
+import { bufferedStdout, type LineBuffer } from './telemetry/log-output.js';
 import type { Config } from './config/index.js';
 import { openStore, type Store } from './store/database.js';
 import { ArtifactStore } from './registry/artifact-store.js';
@@ -48,33 +49,12 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream)
   );
 }
 
-/**
- * stdout through a buffered sonic-boom: a synchronous write per log line cost ~10 µs on the request path.
- * Lines are flushed every 4 KiB, at least once a second, and at exit.
- */
-let buffered: ReturnType<typeof pinoDestination> | undefined;
-function stdoutDestination(): ReturnType<typeof pinoDestination> {
-  if (!buffered) {
-    const dest = pinoDestination({ dest: 1, sync: false, minLength: 4096 });
-    buffered = dest;
-    // A quiet server still shows its lines within a second.
-    setInterval(() => {
-      try {
-        dest.flush();
-      } catch {
-        // not ready yet, or stdout closed
-      }
-    }, 1000).unref();
-    process.once('exit', () => {
-      try {
-        dest.flushSync();
-      } catch {
-        // stdout already gone
-      }
-    });
-  }
-  return buffered;
+/** One buffered stdout per process (see telemetry/log-output.ts). */
+let stdout: LineBuffer | undefined;
+function stdoutDestination(): LineBuffer {
+  return (stdout ??= bufferedStdout());
 }
+
 export async function createContext(config: Readonly<Config>, options: { logger?: Logger; pgSchema?: string } = {}): Promise<AppContext> {
   const store = await openStore({ home: config.home, databaseUrl: config.databaseUrl, ...(options.pgSchema ? { schema: options.pgSchema } : {}) });
   const registry = createRegistry(store, new ArtifactStore(config.home), {
