@@ -88,7 +88,7 @@ export async function createContext(config: Readonly<Config>, options: { logger?
     registry,
     // A server sets refreshRoutes; the service calls it after each change it commits.
     deployments: createDeploymentService(store, registry, { changed: () => ctx.refreshRoutes?.() }),
-    rollouts: createRolloutService(store, registry),
+    rollouts: createRolloutService(store, registry, { changed: () => ctx.refreshRoutes?.() }),
     monitoring,
     slos,
     incidents,

@@ -52,7 +52,7 @@ export async function startServer(config: Readonly<Config>, options: { examples?
         prepare: async (model, version) => {
           await gateway.manager.ensureReady(model, version);
         },
-        onTrafficChange: () => void gateway.router.refresh(),
+        onTrafficChange: () => gateway.router.refreshAfterChange(),
         flushStats: () => gateway.armStats.flush(),
         metrics: gateway.rolloutMetrics,
         modelMetrics: (deployment, version, name, window, stableVersion) => monitorLoop.modelMetric(deployment, version, name, window, stableVersion),

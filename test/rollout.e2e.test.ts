@@ -80,6 +80,8 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       assert.equal(started.phase, 'Progressing');
       // Clients send month (read by v2 only) once the deployment has an arm that takes it.
       await waitForPhase(t, 'healthy', ['Progressing'], 10_000, (s) => (s.weights['2'] ?? 0) > 0);
+      // ...as this replica routes it: the status is read from the store, which the router follows a moment later.
+      await waitFor(() => [...(t.server.gateway.router.get('healthy')?.arms.values() ?? [])].some((a) => a.version === 2 && a.weight > 0), 'the router to route to version 2');
       const load = startLoad(url, key, { body: V1_BODY_MONTH });
       const done = await waitForPhase(t, 'healthy', ['Succeeded', 'RolledBack', 'Aborted'], 40_000);
       await new Promise((r) => setTimeout(r, 400));
@@ -346,7 +348,7 @@ describe('deployment changes made in this process are routed when the call retur
   let key: string;
   before(async () => {
     // The router would not poll again for an hour: only the service's refresh can route these changes.
-    t = await startTestServer({ serving: { pollIntervalMs: 3_600_000 } });
+    t = await startTestServer({ serving: { pollIntervalMs: 3_600_000 }, rollout: { tickMs: 100 } });
     key = (await createKey(t.server.ctx.store.db, { name: 'app', role: 'invoker' }, admin.actor)).key;
   });
   after(async () => t?.cleanup());
@@ -368,5 +370,16 @@ describe('deployment changes made in this process are routed when the call retur
     assert.deepEqual(await ask(), { status: 200, arm: 'stable', version: '1' }, 'the kill switch holds from the first request after it');
     await t.server.ctx.deployments.remove(alice, 'direct');
     assert.deepEqual(await ask(), { status: 200, arm: null, version: '1' }, 'deleted: the model\'s own endpoint again');
+  });
+
+  it('routes the controller\'s steps and an abort through the rollout service at once', async () => {
+    await registerPair(t, 'stepped', 'same');
+    await t.server.ctx.deployments.apply(alice, [deploymentDoc('stepped', 'stepped')]);
+    const canary = () => [...(t.server.gateway.router.get('stepped')?.arms.values() ?? [])].filter((a) => a.version === 2 && a.weight > 0);
+    await t.server.ctx.rollouts.start(alice, 'stepped', { to: '2' });
+    // The controller's first step, routed without a poll.
+    await waitFor(() => canary().length > 0, 'the router to route the first canary step');
+    await t.server.ctx.rollouts.abort(alice, 'stepped', 'test');
+    assert.deepEqual(canary(), [], 'the abort is routed when the call returns');
   });
 });

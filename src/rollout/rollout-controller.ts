@@ -24,8 +24,8 @@ export interface RolloutControllerDeps {
   tickMs: number;
   /** Loads a version in this process before traffic moves to it; rejects when it cannot load. */
   prepare?: (model: string, version: number) => Promise<void>;
-  /** Makes the gateway see a traffic change now rather than at its next poll. */
-  onTrafficChange?: () => void;
+  /** Makes the gateway see a traffic change now rather than at its next poll; awaited, so the next step starts from it. */
+  onTrafficChange?: () => Promise<void> | void;
   /** Written to before judging, so the window includes what this process has seen. */
   flushStats?: () => Promise<void>;
   metrics?: RolloutMetrics;
@@ -81,7 +81,7 @@ export class RolloutController {
   private async apply(r: RolloutRow, t: Transition): Promise<RolloutRow | null> {
     const next = await transition(this.deps.store, r, t, CONTROLLER);
     if (next && t.traffic) {
-      this.deps.onTrafficChange?.();
+      await this.deps.onTrafficChange?.();
       this.deps.metrics?.trafficChange(r.deployment, t.traffic.action);
     }
     if (next) this.deps.metrics?.rolloutPhase(r.deployment, next.phase, next.state.canaryWeight);
@@ -232,7 +232,7 @@ export class RolloutController {
       this.deps.logger.warn({ deployment: r.deployment, rollout: r.id, reason: record.reason }, 'bake analysis failed; rolling the promotion back');
       const withRecord = { ...r, state: { ...r.state, analyses: [...r.state.analyses, record] } };
       await rollbackPromoted(this.deps.store, withRecord, CONTROLLER, `automatic rollback during bake: ${record.reason}`).catch((err: unknown) => this.deps.logger.warn({ err }, 'bake rollback lost a race; retrying next tick'));
-      this.deps.onTrafficChange?.();
+      await this.deps.onTrafficChange?.();
       return;
     }
     await this.apply(r, { state: { lastGuardAt: new Date(now).toISOString(), analyses: [...r.state.analyses, record] } });

@@ -53,8 +53,18 @@ export interface StartOptions {
   overrideFreeze?: string | undefined;
 }
 
-export function createRolloutService(store: Store, registry: Registry) {
+/**
+ * `changed` runs after every traffic change this service commits (abort, rollback), as the deployment
+ * service's does: a server makes its router read the deployments then, so the change is routed when the call returns.
+ */
+export function createRolloutService(store: Store, registry: Registry, hooks: { changed?: () => Promise<void> | undefined } = {}) {
   const db = store.db;
+  /** `result`, once the router of this process has seen the traffic change it committed. */
+  const routed = async <T>(result: Promise<T>): Promise<T> => {
+    const r = await result;
+    await hooks.changed?.();
+    return r;
+  };
 
   async function slosOf(deployment: string): Promise<string[]> {
     return (await db.selectFrom('slos').select('name').where('deployment', '=', deployment).orderBy('name').execute()).map((r) => r.name);
@@ -296,12 +306,12 @@ export function createRolloutService(store: Store, registry: Registry) {
       const r = await active(principal, deployment, 'aborted');
       const { arms } = await currentArms(db, deployment);
       return toStatus(
-        await transitionOrConflict(
+        await routed(transitionOrConflict(
           store,
           r,
           { phase: 'Aborted', finished: true, state: { pausedBy: null, canaryWeight: 0, shadowPercent: 0, message: `aborted by ${principal.actor}${reason ? `: ${reason}` : ''}` }, traffic: { arms: stableOnly(arms), action: 'abort', reason: reason ?? 'aborted' }, audit: { action: 'rollout.abort', details: { step: r.step, reason: reason ?? null } } },
           principal.actor,
-        ),
+        )),
       );
     },
 
@@ -316,15 +326,15 @@ export function createRolloutService(store: Store, registry: Registry) {
       if ((ACTIVE_PHASES as readonly string[]).includes(r.phase)) {
         const { arms } = await currentArms(db, deployment);
         return toStatus(
-          await transitionOrConflict(
+          await routed(transitionOrConflict(
             store,
             r,
             { phase: 'RolledBack', finished: true, state: { pausedBy: null, canaryWeight: 0, shadowPercent: 0, message: reason }, traffic: { arms: stableOnly(arms), action: 'rollback', reason }, audit: { action: 'rollout.rollback', details: { step: r.step, reason } } },
             principal.actor,
-          ),
+          )),
         );
       }
-      if (r.phase === 'Succeeded' && r.bakeUntil !== null && Date.parse(r.bakeUntil) > Date.now()) return toStatus(await rollbackPromoted(store, r, principal.actor, reason));
+      if (r.phase === 'Succeeded' && r.bakeUntil !== null && Date.parse(r.bakeUntil) > Date.now()) return toStatus(await routed(rollbackPromoted(store, r, principal.actor, reason)));
       return null;
     },
 
@@ -338,7 +348,7 @@ export function createRolloutService(store: Store, registry: Registry) {
       if ((ACTIVE_PHASES as readonly string[]).includes(r.phase)) return this.abort(principal, deployment, reason);
       if (r.phase !== 'Succeeded') throw new ModelgateError('MG_ERR_ROLLOUT_INVALID_STATE', `The latest rollout of "${deployment}" is ${r.phase}: its stable version ${r.fromVersion} already takes all the traffic, so there is nothing to roll back.`);
       if (r.bakeUntil === null || Date.parse(r.bakeUntil) <= Date.now()) throw new ModelgateError('MG_ERR_ROLLOUT_INVALID_STATE', `The rollback window of "${deployment}" has passed (version ${r.fromVersion} was released). Roll back by starting a rollout to it: modelgate rollout start ${deployment} --to ${r.fromVersion}.`);
-      return toStatus(await rollbackPromoted(store, r, principal.actor, `rolled back by ${principal.actor}${reason ? `: ${reason}` : ''}`));
+      return toStatus(await routed(rollbackPromoted(store, r, principal.actor, `rolled back by ${principal.actor}${reason ? `: ${reason}` : ''}`)));
     },
 
     async listFreezes(principal: Principal): Promise<FreezeInfo[]> {

@@ -3,8 +3,8 @@
 // Every inference writes one JSON line (telemetry/request-log.ts), so this is on the hot path. sonic-boom
 // (pino's own destination) writes asynchronously, but in its string mode each write() measures the UTF-8
 // length of the new line and of the whole chunk it is appending to, and the chunk is a string built by
-// concatenation, so each line costs a flatten and a scan of up to 16 KiB: 3–5 µs a request of event-loop
-// time in `bench:serve` (endpoint with log level info against warn), and more with a larger minLength.
+// concatenation, so each line costs a flatten and a scan of up to 16 KiB: 3–5 µs of event-loop time a
+// request (the model endpoint under load, log level info against warn), and more with a larger minLength.
 // Here each line is encoded once, straight into a byte buffer, and sonic-boom gets whole chunks in its
 // buffer mode, where a write costs a push. Every line, the request line and pino's own, passes this one
 // buffer, so lines keep their order.
@@ -83,20 +83,26 @@ export class LineBuffer extends EventEmitter {
 /**
  * Buffered stdout for the process's logger: lines are written in chunks of about 4 KiB, at least once a
  * second, and at exit. A broken pipe (stdout's reader gone) stops logging rather than the server, as
- * pino's own destination does; any other write error is emitted.
+ * pino's own destination does; any other write error is emitted to a listener, or else reported once on stderr.
  */
 export function bufferedStdout(): LineBuffer {
   const sink = new sonicBoom.SonicBoom({ fd: 1, sync: false, contentMode: 'buffer', minLength: 0 });
   // sonic-boom's types describe its string mode only; in buffer mode write() takes a Buffer.
   const out = new LineBuffer(sink as unknown as ChunkSink);
   let broken = false;
+  let reported = false;
   sink.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') {
       broken = true;
       out.discard();
       return;
     }
-    out.emit('error', err);
+    // Logging must not take the server down: with no one listening, the error is reported once and lines go on.
+    if (out.listenerCount('error') > 0) out.emit('error', err);
+    else if (!reported) {
+      reported = true;
+      process.stderr.write(`modelgate: writing the log to stdout failed (${err.code ?? err.message}); later lines may be lost\n`);
+    }
   });
   const guarded = (f: () => void) => () => {
     if (broken) return;
