@@ -48,7 +48,7 @@ export interface SloWatcherDeps {
   evaluateMs: number;
   /** Join records the monitoring recorder lost so far (a counter). */
   lostRecords?: () => number;
-  /** Called after an action that moves traffic, so this process routes it now. */
+  /** Called after a fallback switch it throws, so this process routes it now (a rollback refreshes through the rollout service). */
   onTrafficChange?: () => Promise<void>;
   onAction?: (deployment: string, action: PolicyAction) => void;
   /** Writes this process's SLI counts first, so a pass sees the answers given up to now. */
@@ -319,8 +319,8 @@ export class SloWatcher {
         throw e;
       });
       if (r) {
+        // The rollout service has refreshed this replica's router already (its changed hook).
         out.push(await this.done(deployment, 'rollback', `rolled back rollout #${r.id} (version ${r.toVersion}; version ${r.fromVersion} takes the traffic): ${reason}`, { rollout: r.id, toVersion: r.toVersion, fromVersion: r.fromVersion }));
-        await this.deps.onTrafficChange?.();
       }
     }
     const exhausted = statuses.filter((s) => s.budget !== null && s.budget.total > 0 && s.budget.remaining <= 0);
