@@ -52,12 +52,17 @@ export interface ApplyResult {
 
 type Db = Kysely<Tables> | Transaction<Tables>;
 
+/** Called after a service commits a change to what a deployment serves (see createDeploymentService). */
+export interface ChangeHooks {
+  changed?: () => Promise<void> | undefined;
+}
+
 /**
  * `changed` runs after every committed change of a deployment (apply, remove, kill switch, fallback switch): in a
  * server it refreshes this replica's router at once, so a change made in this process, over the API or by a
  * caller of the service, is routed from the moment the call returns. Other replicas poll.
  */
-export function createDeploymentService(store: Store, registry: Registry, hooks: { changed?: () => Promise<void> | undefined } = {}) {
+export function createDeploymentService(store: Store, registry: Registry, hooks: ChangeHooks = {}) {
   const db = store.db;
   const changed = async () => {
     await hooks.changed?.();

@@ -6,7 +6,7 @@ import { requireModel, requireRole, type Principal } from '../governance/keys.js
 import { roleAtLeast } from '../governance/roles.js';
 import type { Registry } from '../registry/registry-service.js';
 import type { Store } from '../store/database.js';
-import { ACTIVE_PHASES } from './deployment-service.js';
+import { ACTIVE_PHASES, type ChangeHooks } from './deployment-service.js';
 import type { Arm, DeploymentSpec } from './deployment-spec.js';
 import { checkGates, type GateReport } from './gates.js';
 import { compilePlan, describeStep, type StrategyName } from './rollout-plan.js';
@@ -57,7 +57,7 @@ export interface StartOptions {
  * `changed` runs after every traffic change this service commits (abort, rollback), as the deployment
  * service's does: a server makes its router read the deployments then, so the change is routed when the call returns.
  */
-export function createRolloutService(store: Store, registry: Registry, hooks: { changed?: () => Promise<void> | undefined } = {}) {
+export function createRolloutService(store: Store, registry: Registry, hooks: ChangeHooks = {}) {
   const db = store.db;
   /** `result`, once the router of this process has seen the traffic change it committed. */
   const routed = async <T>(result: Promise<T>): Promise<T> => {

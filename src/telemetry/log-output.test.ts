@@ -23,7 +23,6 @@ function sink(): ChunkSink & { chunks: Buffer[]; text: () => string; flushes: nu
     flushSync() {
       s.syncFlushes++;
     },
-    end() {},
     text: () => Buffer.concat(s.chunks).toString('utf8'),
   };
   return s;

@@ -8,7 +8,6 @@
 // Here each line is encoded once, straight into a byte buffer, and sonic-boom gets whole chunks in its
 // buffer mode, where a write costs a push. Every line, the request line and pino's own, passes this one
 // buffer, so lines keep their order.
-import { EventEmitter } from 'node:events';
 import sonicBoom from 'sonic-boom';
 
 /** A chunk goes to the writer once it holds this many bytes (or at a flush). */
@@ -20,18 +19,15 @@ export interface ChunkSink {
   write(chunk: Buffer): unknown;
   flush(cb?: (err?: Error) => void): void;
   flushSync(): void;
-  end(): void;
 }
 
 /** A pino destination that encodes lines into chunks and hands whole chunks to `sink`. */
-export class LineBuffer extends EventEmitter {
+export class LineBuffer {
   private chunk = Buffer.allocUnsafe(CHUNK_BYTES);
   private used = 0;
   private discarding = false;
 
-  constructor(private readonly sink: ChunkSink) {
-    super();
-  }
+  constructor(private readonly sink: ChunkSink) {}
 
   write(line: string): boolean {
     if (this.discarding) return true;
@@ -50,22 +46,19 @@ export class LineBuffer extends EventEmitter {
 
   /** Writes what is buffered, asynchronously; `cb` runs once it is written. */
   flush(cb?: (err?: Error) => void): void {
+    if (this.discarding) return;
     this.handOver();
     this.sink.flush(cb);
   }
 
   /** Writes everything buffered before returning (at exit). */
   flushSync(): void {
+    if (this.discarding) return;
     this.handOver();
     this.sink.flushSync();
   }
 
-  end(): void {
-    this.handOver();
-    this.sink.end();
-  }
-
-  /** From now on lines are dropped (the output is gone). */
+  /** From now on lines are dropped and flushes do nothing (the output is gone). */
   discard(): void {
     this.discarding = true;
     this.used = 0;
@@ -83,29 +76,22 @@ export class LineBuffer extends EventEmitter {
 /**
  * Buffered stdout for the process's logger: lines are written in chunks of about 4 KiB, at least once a
  * second, and at exit. A broken pipe (stdout's reader gone) stops logging rather than the server, as
- * pino's own destination does; any other write error is emitted to a listener, or else reported once on stderr.
+ * pino's own destination does; any other write error is reported once on stderr, and lines go on.
  */
 export function bufferedStdout(): LineBuffer {
   const sink = new sonicBoom.SonicBoom({ fd: 1, sync: false, contentMode: 'buffer', minLength: 0 });
   // sonic-boom's types describe its string mode only; in buffer mode write() takes a Buffer.
   const out = new LineBuffer(sink as unknown as ChunkSink);
-  let broken = false;
   let reported = false;
   sink.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') {
-      broken = true;
-      out.discard();
-      return;
-    }
-    // Logging must not take the server down: with no one listening, the error is reported once and lines go on.
-    if (out.listenerCount('error') > 0) out.emit('error', err);
+    if (err.code === 'EPIPE') out.discard();
     else if (!reported) {
+      // Logging must not take the server down.
       reported = true;
       process.stderr.write(`modelgate: writing the log to stdout failed (${err.code ?? err.message}); later lines may be lost\n`);
     }
   });
   const guarded = (f: () => void) => () => {
-    if (broken) return;
     try {
       f();
     } catch {
