@@ -40,7 +40,12 @@ const RECORD_COLUMNS = 10;
 const PAYLOAD_COLUMNS = 11;
 
 export class PredictionLog {
-  private records: RecordRow[] = [];
+  /**
+   * Join records waiting, in batches of at most `batch`: the last one takes new records, the first is the next
+   * written. A flush hands a whole batch over and drops it once written, so nothing is copied or shifted per record.
+   */
+  private batches: RecordRow[][] = [[]];
+  private queued = 0;
   private payloads: PayloadRow[] = [];
   private attempts = 0;
   private readonly s: PredictionLogStatus = { queuedRecords: 0, queuedPayloads: 0, writtenRecords: 0, writtenPayloads: 0, lostRecords: 0, shedPayloads: 0, lastError: null };
@@ -71,15 +76,18 @@ export class PredictionLog {
   }
 
   addRecord(row: RecordRow): void {
-    if (this.records.length >= this.options.maxQueuedRecords) {
+    if (this.queued >= this.options.maxQueuedRecords) {
       this.lose(1, `the join-record queue is full (${this.options.maxQueuedRecords}); the store is not keeping up`);
       return;
     }
-    this.records.push(row);
+    let open = this.batches[this.batches.length - 1]!;
+    if (open.length >= this.batch) this.batches.push((open = []));
+    open.push(row);
+    this.queued++;
     // A full batch is written now rather than at the next flush, so at ten thousand requests a second the
     // writes come as twenty small turns spread over the second rather than one burst of them, and records
     // are gone before a young-generation collection would copy them towards the old generation.
-    if (this.records.length >= this.batch && this.flushing === undefined && !this.failing) void this.flush();
+    if (open.length >= this.batch && this.flushing === undefined && !this.failing) void this.flush();
   }
 
   addPayload(row: PayloadRow): void {
@@ -91,7 +99,7 @@ export class PredictionLog {
   }
 
   status(): PredictionLogStatus {
-    return { ...this.s, queuedRecords: this.records.length, queuedPayloads: this.payloads.length };
+    return { ...this.s, queuedRecords: this.queued, queuedPayloads: this.payloads.length };
   }
 
   /** Writes everything queued before the call (after any write already in flight). */
@@ -110,18 +118,25 @@ export class PredictionLog {
     this.options.onLost?.(count, reason);
   }
 
+  /** Removes the first batch, once written or given up. */
+  private drop(rows: RecordRow[]): void {
+    this.batches.shift();
+    this.queued -= rows.length;
+  }
+
   private async doFlush(): Promise<void> {
-    const batch = this.batch;
     const db = this.store.db;
     // Join records first: they are what a late label needs.
-    while (this.records.length > 0) {
-      const rows = this.records.slice(0, batch);
+    while (this.queued > 0) {
+      // The open batch is closed first, so records added while it is written go to the next one.
+      if (this.batches.length === 1) this.batches.push([]);
+      const rows = this.batches[0]!;
       try {
         // A request id seen twice (a client reusing x-request-id) keeps its first record.
         if (this.thread?.usable) await this.thread.write('prediction_records', rows);
         else if (this.writeRows) await this.writeRows('prediction_records', rows);
         else await db.insertInto('prediction_records').values(rows).onConflict((oc) => oc.columns(['request_id', 'row']).doNothing()).execute();
-        this.records.splice(0, rows.length);
+        this.drop(rows);
         this.s.writtenRecords += rows.length;
         this.attempts = 0;
         this.failing = false;
@@ -129,11 +144,11 @@ export class PredictionLog {
         this.s.lastError = (err as Error).message;
         this.failing = true;
         if (++this.attempts >= (this.options.maxAttempts ?? 5)) {
-          this.records.splice(0, rows.length);
+          this.drop(rows);
           this.attempts = 0;
           this.lose(rows.length, `writing them failed ${this.options.maxAttempts ?? 5} times: ${(err as Error).message}`);
         } else {
-          this.options.logger.warn({ err, queued: this.records.length }, 'writing prediction records failed; retrying on the next flush');
+          this.options.logger.warn({ err, queued: this.queued }, 'writing prediction records failed; retrying on the next flush');
         }
         return;
       }

@@ -352,7 +352,8 @@ export class MonitorRecorder {
     if (v.scratch.length !== cols.length) v.scratch = new Array<unknown>(cols.length);
     const row = v.scratch;
     for (let r = 0; r < o.rows; r++) {
-      row.fill(null);
+      // A loop, not row.fill(null): fill on an array this short runs as a call into the runtime.
+      for (let i = 0; i < row.length; i++) row[i] = null;
       if (data) {
         const base = r * v.width;
         for (let i = 0; i < cols.length; i++) {
