@@ -36,6 +36,11 @@ function readyUrl(t: Server, url: string): string {
   return `${t.server.url}/v2/models/${name}/ready`;
 }
 
+/** The arms of `name` that this replica's router sends traffic to at `version`. */
+function routedArms(t: Server, name: string, version: number) {
+  return [...(t.server.gateway.router.get(name)?.arms.values() ?? [])].filter((a) => a.version === version && a.weight > 0);
+}
+
 function statusOf(t: Server, name: string) {
   return t.server.ctx.rollouts.status(admin, name);
 }
@@ -81,7 +86,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       // Clients send month (read by v2 only) once the deployment has an arm that takes it.
       await waitForPhase(t, 'healthy', ['Progressing'], 10_000, (s) => (s.weights['2'] ?? 0) > 0);
       // ...as this replica routes it: the status is read from the store, which the router follows a moment later.
-      await waitFor(() => [...(t.server.gateway.router.get('healthy')?.arms.values() ?? [])].some((a) => a.version === 2 && a.weight > 0), 'the router to route to version 2');
+      await waitFor(() => routedArms(t, 'healthy', 2).length > 0, 'the router to route to version 2');
       const load = startLoad(url, key, { body: V1_BODY_MONTH });
       const done = await waitForPhase(t, 'healthy', ['Succeeded', 'RolledBack', 'Aborted'], 40_000);
       await new Promise((r) => setTimeout(r, 400));
@@ -375,7 +380,7 @@ describe('deployment changes made in this process are routed when the call retur
   it('routes the controller\'s steps and an abort through the rollout service at once', async () => {
     await registerPair(t, 'stepped', 'same');
     await t.server.ctx.deployments.apply(alice, [deploymentDoc('stepped', 'stepped')]);
-    const canary = () => [...(t.server.gateway.router.get('stepped')?.arms.values() ?? [])].filter((a) => a.version === 2 && a.weight > 0);
+    const canary = () => routedArms(t, 'stepped', 2);
     await t.server.ctx.rollouts.start(alice, 'stepped', { to: '2' });
     // The controller's first step, routed without a poll.
     await waitFor(() => canary().length > 0, 'the router to route the first canary step');

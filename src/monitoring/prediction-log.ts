@@ -119,9 +119,8 @@ export class PredictionLog {
   }
 
   /** Removes the first batch, once written or given up. */
-  private drop(rows: RecordRow[]): void {
-    this.batches.shift();
-    this.queued -= rows.length;
+  private drop(): void {
+    this.queued -= this.batches.shift()!.length;
   }
 
   private async doFlush(): Promise<void> {
@@ -136,7 +135,7 @@ export class PredictionLog {
         if (this.thread?.usable) await this.thread.write('prediction_records', rows);
         else if (this.writeRows) await this.writeRows('prediction_records', rows);
         else await db.insertInto('prediction_records').values(rows).onConflict((oc) => oc.columns(['request_id', 'row']).doNothing()).execute();
-        this.drop(rows);
+        this.drop();
         this.s.writtenRecords += rows.length;
         this.attempts = 0;
         this.failing = false;
@@ -144,7 +143,7 @@ export class PredictionLog {
         this.s.lastError = (err as Error).message;
         this.failing = true;
         if (++this.attempts >= (this.options.maxAttempts ?? 5)) {
-          this.drop(rows);
+          this.drop();
           this.attempts = 0;
           this.lose(rows.length, `writing them failed ${this.options.maxAttempts ?? 5} times: ${(err as Error).message}`);
         } else {
