@@ -252,10 +252,14 @@ describe('serving gateway over HTTP', () => {
   });
 });
 
-describe('serving with dynamic batching', () => {
+// With the defaults (merging only requests already waiting) and with a queue delay that holds runs open.
+for (const [label, batching] of [
+  ['the defaults', undefined],
+  ['a 5 ms queue delay', { enabled: true, maxBatchSize: 16, maxQueueDelayMs: 5 }],
+] as const) describe(`serving with dynamic batching: ${label}`, () => {
   let t: Awaited<ReturnType<typeof startTestServer>>;
   before(async () => {
-    t = await startTestServer({ serving: { pollIntervalMs: 100, models: { weather: { batching: { enabled: true, maxBatchSize: 16, maxQueueDelayMs: 5 } } } } });
+    t = await startTestServer({ serving: { pollIntervalMs: 100, ...(batching ? { models: { weather: { batching } } } : {}) } });
     await t.server.ctx.registry.register(admin, { name: 'weather', artifact: { path: V1.model } });
     await t.server.ctx.registry.setAlias(admin, 'weather', 'production', '1');
     await waitFor(() => t.server.gateway.manager.tryResolve('weather') !== undefined, 'ready');
@@ -283,7 +287,14 @@ describe('serving with dynamic batching', () => {
     const metrics = await (await fetch(`${t.server.url}/metrics`)).text();
     const count = Number(/modelgate_batch_size_count\{[^}]*model="weather"[^}]*\} (\d+)/.exec(metrics)?.[1]);
     const rows = Number(/modelgate_batch_size_sum\{[^}]*model="weather"[^}]*\} (\d+)/.exec(metrics)?.[1]);
-    assert.ok(count > 0 && rows / count > 1, `batches formed (rows ${rows} in ${count} runs)`);
+    // the warm-up run is not counted; every request's rows are, once
+    assert.equal(rows, requests.reduce((n, r) => n + r.length, 0));
+    assert.ok(count > 0 && count <= requests.length, `at most one run per request (${requests.length} requests in ${count} runs)`);
+    // With no queue delay, requests merge only when they reach the batcher while a run is ahead of them; over
+    // HTTP within one process they arrive one per event-loop turn and the runtime's run (synchronous, in a
+    // setImmediate) ends before the next arrives, so whether any merge is timing. The batcher's unit tests
+    // cover that case deterministically; a delay must merge here.
+    if (batching !== undefined) assert.ok(count < requests.length, `requests merged (${requests.length} requests in ${count} runs)`);
   });
 });
 

@@ -12,6 +12,7 @@
 //   monitoring off and one with its defaults on (prediction records, profiles of inputs and outputs against the
 //   reference, a 1% redacted payload sample, data-quality checks), alternating: what monitoring costs, and
 //   whether a monitored deployment stays within the serving bounds (≥ 0.9× the bare throughput, p99 ≤ 1.25×).
+//   --compare-config FILE adds a second Modelgate with FILE as its modelgate.yaml, its monitored deployment in the same rotation.
 // Servers run as child processes; autocannon runs in this process. Figures depend on the machine: quote ratios.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -101,8 +102,8 @@ async function prepareHome(name: string, artifact: string, yaml = ''): Promise<{
   return { home, cleanup: () => rmSync(home, { recursive: true, force: true }) };
 }
 
-async function startModelgate(home: string, port: number): Promise<{ proc: ChildProcess; key: string }> {
-  const proc = startProcess([packagePath('dist', 'src', 'cli', 'bin.js'), 'serve', '--port', String(port)], { MODELGATE_HOME: join(home, '.modelgate'), MODELGATE_LOG_LEVEL: 'info' }, home);
+async function startModelgate(home: string, port: number, env: Record<string, string> = {}): Promise<{ proc: ChildProcess; key: string }> {
+  const proc = startProcess([packagePath('dist', 'src', 'cli', 'bin.js'), 'serve', '--port', String(port)], { MODELGATE_HOME: join(home, '.modelgate'), MODELGATE_LOG_LEVEL: 'info', ...env }, home);
   await waitReady(`http://127.0.0.1:${port}/v2/health/ready`, proc);
   return { proc, key: readFileSync(join(home, '.modelgate', 'admin.key'), 'utf8').trim() };
 }
@@ -280,10 +281,8 @@ function cpuMs(pid: number, thread?: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
 
-async function monitoring(): Promise<void> {
-  const model = packagePath('examples', 'weather', 'v1', 'model.onnx');
-  const reference = packagePath('examples', 'weather', 'v1', 'reference.csv');
-  const body = JSON.stringify({ inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], data: [0.8, 11.7, 7.2, 2.3] }] });
+/** A home with the weather model (and its reference) in production and two deployments of it: `plain` unmonitored, `watched` with monitoring's defaults. */
+async function monitoringHome(model: string, reference: string): Promise<string> {
   const home = mkdtempSync(join(tmpdir(), 'mg-bench-'));
   const config = loadConfig({ env: {}, cwd: home, flags: { home: join(home, '.modelgate') } });
   const ctx = await createContext(config, { logger: createLogger('silent') });
@@ -298,61 +297,85 @@ async function monitoring(): Promise<void> {
   });
   await ctx.deployments.apply(p, [doc('plain', false), doc('watched', true)] as never);
   await ctx.store.close();
+  return home;
+}
+
+async function monitoring(): Promise<void> {
+  const model = packagePath('examples', 'weather', 'v1', 'model.onnx');
+  const reference = packagePath('examples', 'weather', 'v1', 'reference.csv');
+  const body = JSON.stringify({ inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], data: [0.8, 11.7, 7.2, 2.3] }] });
+  const home = await monitoringHome(model, reference);
   const bare = startProcess([packagePath('dist', 'scripts', 'bench', 'bare-server.js'), model, '18085'], {}, home);
   await waitReady('http://127.0.0.1:18085/v2/health/ready', bare);
   const mg = await startModelgate(home, 18086);
-  const targets = {
+  // --compare-config FILE: a second Modelgate (a home of its own) with FILE as its modelgate.yaml, its monitored
+  // deployment loaded in the same rotation, to measure a setting against the defaults and the bare server side by side.
+  const altConfig = args.get('compare-config');
+  const altHome = altConfig ? await monitoringHome(model, reference) : undefined;
+  const alt = altHome ? await startModelgate(altHome, 18087, { MODELGATE_CONFIG: altConfig! }) : undefined;
+  const targets: Record<string, { url: string; key: string | undefined; figures: Figures[]; pid: number; cpu: number[]; loop: number[] }> = {
     bare: { url: 'http://127.0.0.1:18085/v2/models/weather/infer', key: undefined as string | undefined, figures: [] as Figures[], pid: bare.pid!, cpu: [] as number[], loop: [] as number[] },
     endpoint: { url: 'http://127.0.0.1:18086/v2/models/weather/infer', key: mg.key, figures: [] as Figures[], pid: mg.proc.pid!, cpu: [] as number[], loop: [] as number[] },
     off: { url: 'http://127.0.0.1:18086/v2/models/plain/infer', key: mg.key, figures: [] as Figures[], pid: mg.proc.pid!, cpu: [] as number[], loop: [] as number[] },
     on: { url: 'http://127.0.0.1:18086/v2/models/watched/infer', key: mg.key, figures: [] as Figures[], pid: mg.proc.pid!, cpu: [] as number[], loop: [] as number[] },
   };
-  const names = Object.keys(targets) as (keyof typeof targets)[];
+  if (alt) targets.alt = { url: 'http://127.0.0.1:18087/v2/models/watched/infer', key: alt.key, figures: [], pid: alt.proc.pid!, cpu: [], loop: [] };
+  const names = Object.keys(targets);
   try {
-    for (const n of names) await load(targets[n].url, body, targets[n].key, 8, n !== 'bare').catch(() => undefined);
+    for (const t of Object.values(targets)) await load(t.url, body, t.key, 8, t !== targets.bare).catch(() => undefined);
     for (let r = 0; r < rounds; r++) {
       // Rotate the order so no target always runs first (or right after the same one).
       const order = names.map((_, i) => names[(i + r) % names.length]!);
       for (const n of order) {
+        const t = targets[n]!;
         // Server CPU time per request (all its threads) is steadier than throughput on a shared machine.
         // ...and the main thread's alone is what bounds a CPU-bound server: the event loop.
-        const pid = targets[n].pid;
+        const pid = t.pid;
         const before = cpuMs(pid);
         const loopBefore = cpuMs(pid, pid);
-        const f = await load(targets[n].url, body, targets[n].key, 32, n !== 'bare');
-        targets[n].figures.push(f);
-        targets[n].cpu.push(((cpuMs(pid) - before) * 1000) / (f.rps * duration));
-        targets[n].loop.push(((cpuMs(pid, pid) - loopBefore) * 1000) / (f.rps * duration));
+        const f = await load(t.url, body, t.key, 32, n !== 'bare');
+        t.figures.push(f);
+        t.cpu.push(((cpuMs(pid) - before) * 1000) / (f.rps * duration));
+        t.loop.push(((cpuMs(pid, pid) - loopBefore) * 1000) / (f.rps * duration));
       }
-      console.log(`round ${r + 1}: ${names.map((n) => `${n} ${targets[n].figures.at(-1)!.rps.toFixed(0)} req/s ${targets[n].cpu.at(-1)!.toFixed(1)} µs cpu/req (${targets[n].loop.at(-1)!.toFixed(1)} on the event loop)`).join(', ')}`);
+      console.log(`round ${r + 1}: ${names.map((n) => `${n} ${targets[n]!.figures.at(-1)!.rps.toFixed(0)} req/s ${targets[n]!.cpu.at(-1)!.toFixed(1)} µs cpu/req (${targets[n]!.loop.at(-1)!.toFixed(1)} on the event loop)`).join(', ')}`);
     }
   } finally {
     await stop(bare);
     await stop(mg.proc);
+    if (alt) await stop(alt.proc);
     rmSync(home, { recursive: true, force: true });
+    if (altHome) rmSync(altHome, { recursive: true, force: true });
   }
-  const [b, endpoint, off, on] = names.map((n) => summarise(targets[n].figures)) as [Figures, Figures, Figures, Figures];
+  const [b, endpoint, off, on] = names.map((n) => summarise(targets[n]!.figures)) as [Figures, Figures, Figures, Figures];
   console.log(`\nmonitoring: example weather model with its reference, 1 row per request, 32 connections, ${duration}s × ${rounds} rounds (medians)`);
   console.log(row('bare fastify+onnxruntime', b));
   console.log(row('model endpoint (alias)', endpoint));
   console.log(row('deployment, monitoring off', off));
   console.log(row('deployment, monitoring on', on));
-  const cpu = (n: keyof typeof targets) => median(targets[n].cpu);
-  const loop = (n: keyof typeof targets) => median(targets[n].loop);
+  const cpu = (n: string) => median(targets[n]!.cpu);
+  const loop = (n: string) => median(targets[n]!.loop);
   console.log(`server CPU per request (medians): bare ${cpu('bare').toFixed(1)} µs, model endpoint ${cpu('endpoint').toFixed(1)} µs, deployment monitoring off ${cpu('off').toFixed(1)} µs, on ${cpu('on').toFixed(1)} µs: monitoring costs ${(cpu('on') - cpu('off')).toFixed(1)} µs a request`);
   console.log(`event-loop CPU per request (medians): bare ${loop('bare').toFixed(1)} µs, model endpoint ${loop('endpoint').toFixed(1)} µs, deployment monitoring off ${loop('off').toFixed(1)} µs, on ${loop('on').toFixed(1)} µs`);
   // Paired per round (the machine's speed drifts between rounds more than the targets differ).
-  const paired = (n: keyof typeof targets) => median(targets[n].figures.map((f, i) => f.rps / targets.bare.figures[i]!.rps));
+  const paired = (n: string) => median(targets[n]!.figures.map((f, i) => f.rps / targets.bare!.figures[i]!.rps));
   console.log(`throughput against bare, median of per-round ratios: model endpoint ${paired('endpoint').toFixed(3)}×, deployment off ${paired('off').toFixed(3)}×, monitored ${paired('on').toFixed(3)}×`);
   // The spread says how far to trust the median: on a shared machine single rounds swing by ±30%.
-  const spread = (n: keyof typeof targets) => {
-    const xs = targets[n].figures.map((f, i) => f.rps / targets.bare.figures[i]!.rps).sort((x, y) => x - y);
+  const spread = (n: string) => {
+    const xs = targets[n]!.figures.map((f, i) => f.rps / targets.bare!.figures[i]!.rps).sort((x, y) => x - y);
     const q = (p: number) => xs[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
     return `${q(0.25).toFixed(2)}–${q(0.75).toFixed(2)} (all ${xs[0]!.toFixed(2)}–${xs.at(-1)!.toFixed(2)})`;
   };
   console.log(`per-round ratios against bare, quartiles: model endpoint ${spread('endpoint')}, deployment off ${spread('off')}, monitored ${spread('on')}`);
   console.log(`monitoring on / off: throughput ${(on.rps / off.rps).toFixed(3)}×, p99 ${(on.p99 / off.p99).toFixed(3)}×, p50 ${(on.p50 / off.p50).toFixed(3)}×`);
   console.log(`monitoring on / bare: throughput ${(on.rps / b.rps).toFixed(3)}× (target ≥ 0.9), p99 ${(on.p99 / b.p99).toFixed(3)}× (target ≤ 1.25)`);
+  if (targets.alt) {
+    const a = summarise(targets.alt.figures);
+    console.log(`\nwith ${altConfig}:`);
+    console.log(row('deployment, monitoring on', a));
+    console.log(`event-loop CPU per request ${loop('alt').toFixed(1)} µs (defaults ${loop('on').toFixed(1)}); throughput against bare, median of per-round ratios ${paired('alt').toFixed(3)}×, quartiles ${spread('alt')}`);
+    console.log(`against the defaults' monitored deployment: throughput ${(a.rps / on.rps).toFixed(3)}×, p99 ${(a.p99 / on.p99).toFixed(3)}×; against bare: p99 ${(a.p99 / b.p99).toFixed(3)}×`);
+  }
 }
 
 if (mode === 'overhead' || mode === 'all') await overhead();

@@ -3,9 +3,16 @@ import { Type, type Static } from '@sinclair/typebox';
 
 export const BatchingSchema = Type.Object(
   {
-    enabled: Type.Boolean({ default: false }),
+    enabled: Type.Boolean({
+      default: true,
+      description: 'Merge concurrent requests into one run. Applies only to models whose every input and output has a dynamic first dimension; turn it off for a model whose rows affect one another.',
+    }),
     maxBatchSize: Type.Integer({ minimum: 1, default: 32 }),
-    maxQueueDelayMs: Type.Number({ minimum: 0, default: 2 }),
+    maxQueueDelayMs: Type.Number({
+      minimum: 0,
+      default: 0,
+      description: 'How long a request may wait for others to join its run. 0 (the default) merges only requests already waiting, so no request is delayed; a few ms make larger batches for models that cost per call.',
+    }),
     preferredBatchSizes: Type.Array(Type.Integer({ minimum: 1 }), { default: [] }),
   },
   { default: {}, additionalProperties: false, description: 'Dynamic batching, for models whose first dimension is dynamic.' },

@@ -156,8 +156,8 @@ export const DeploymentSpecSchema = Type.Object(
     arms: Type.Array(ArmSchema, { minItems: 1, maxItems: 8 }),
     targeting: Type.Array(TargetingRuleSchema, { default: [], maxItems: 64 }),
     timeoutMs: Type.Optional(Type.Integer({ minimum: 1, description: 'Request deadline for this deployment (at most serving.requestTimeoutMs).' })),
-    // Its own object schema: BatchingSchema carries `default: {}`, which would switch batching off for every
-    // deployment that does not mention it instead of leaving the server's configuration in force.
+    // Its own object schema: BatchingSchema carries `default: {}`, which would give every deployment that does
+    // not mention batching the schema's defaults instead of leaving the server's configuration in force.
     batching: Type.Optional(Type.Object(BatchingSchema.properties, { additionalProperties: false })),
     shadow: Type.Object({ tolerance: Type.Number({ minimum: 0, default: 1e-6 }), labelOutput: Type.Optional(Type.String()) }, { default: {}, additionalProperties: false }),
     strategy: StrategySchema,

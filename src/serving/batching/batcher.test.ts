@@ -169,6 +169,30 @@ describe('DynamicBatcher', () => {
     assert.deepEqual(model.batchRows, [1, 3, 1, 1]);
   });
 
+  it('with no delay, gathers requests behind a run of their kind in flight, even with run slots free', async () => {
+    const model = new FakeModel();
+    const b = batcher(model, { maxQueueDelayMs: 0, maxConcurrentRuns: 8 });
+    const { blocker } = await occupy(b, model);
+    // one per turn, as requests reach a server: each finds seven slots free and still waits
+    const waiting: Promise<TensorMap>[] = [];
+    for (let id = 1; id <= 3; id++) {
+      waiting.push(b.submit(input(id, id), id, { deadline: soon() }));
+      await sleep(2);
+    }
+    assert.equal(model.calls.length, 1, 'nothing starts beside the run ahead');
+    model.open();
+    await blocker;
+    const results = await Promise.all(waiting);
+    results.forEach((r, i) => assertOwnRows(r, i + 1, i + 1));
+    assert.deepEqual(model.batchRows, [1, 6]);
+    // a request of another kind (other outputs) does not wait for it
+    const { blocker: blocker2 } = await occupy(b, model);
+    const other = b.submit(input(4, 1), 1, { deadline: soon(), outputs: ['y'] });
+    await until(() => model.calls.length === 4, 'the other kind to start beside the blocker');
+    model.open();
+    await Promise.all([blocker2, other]);
+  });
+
   it('runs a request arriving at an idle batcher at once, whatever the delay', async () => {
     const model = new FakeModel();
     const b = batcher(model, { maxQueueDelayMs: 10_000 });
@@ -195,7 +219,7 @@ describe('DynamicBatcher', () => {
       assert.equal(e.status, 503);
       assert.ok(typeof e.details?.retryAfterSeconds === 'number' && (e.details.retryAfterSeconds as number) >= 1);
     }
-    assert.deepEqual({ ...b.stats(), unsplittableOutputs: undefined }, { queuedRequests: 3, queuedRows: 3, inFlightRuns: 1, inFlightRequests: 1, draining: false, unsplittableOutputs: undefined });
+    assert.deepEqual({ ...b.stats(), unsplittableOutputs: undefined }, { queuedRequests: 3, queuedRows: 3, inFlightRuns: 1, inFlightRequests: 1, draining: false, unsplittableOutputs: undefined, mergeStopped: null });
     assert.equal(timers(), timersBefore);
     model.open();
     await blocker;
@@ -235,29 +259,54 @@ describe('DynamicBatcher', () => {
     await d;
   });
 
-  it('fails every request of a failing run and keeps working afterwards', async () => {
+  it('fails only the requests that fail alone when a merged run fails, and keeps merging', async () => {
     const model = new FakeModel();
-    const b = batcher(model);
+    const stopped: string[] = [];
+    const b = batcher(model, { onMergeStopped: (r) => stopped.push(r) });
     const boom = new Error('kernel exploded');
     model.failWhen = (ids) => (ids.includes(100) ? boom : undefined);
-    const batch = [0, 1, 2].map((id) => b.submit(input(id, 1), 1, { deadline: soon() }));
-    const settled = await Promise.allSettled(batch);
-    assert.deepEqual(model.batchRows, [3]);
-    for (const s of settled) {
-      assert.equal(s.status, 'rejected');
-      const e = (s as PromiseRejectedResult).reason as ModelgateError;
-      assert.equal(e.code, 'MG_ERR_INFER_RUNTIME_FAILED');
-      assert.equal(e.cause, boom);
-    }
+    const settled = await Promise.allSettled([0, 1, 2].map((id) => b.submit(input(id, 1), 1, { deadline: soon() })));
+    // the merged run, then each request alone, in the slot the batch held
+    assert.deepEqual(model.calls.map((c) => c.ids), [[0, 100, 200], [0], [100], [200]]);
+    assert.equal(settled[0]!.status, 'fulfilled');
+    assertOwnRows((settled[0] as PromiseFulfilledResult<TensorMap>).value, 0, 1);
+    assert.equal(settled[2]!.status, 'fulfilled');
+    assertOwnRows((settled[2] as PromiseFulfilledResult<TensorMap>).value, 2, 1);
+    assert.equal(settled[1]!.status, 'rejected');
+    const e = (settled[1] as PromiseRejectedResult).reason as ModelgateError;
+    assert.equal(e.code, 'MG_ERR_INFER_RUNTIME_FAILED');
+    assert.equal(e.cause, boom);
+    assert.deepEqual(stopped, [], 'a request that fails alone is the request\'s fault, not merging\'s');
+    assert.equal(b.stats().mergeStopped, null);
+    assert.deepEqual(b.stats().inFlightRuns, 0);
     // a ModelgateError from the runtime passes through as it is
     const own = new ModelgateError('MG_ERR_RUNTIME_JS_TIMEOUT');
     model.failWhen = (ids) => (ids.includes(700) ? own : undefined);
-    await assert.rejects(b.submit(input(7, 1), 1, { deadline: soon() }), (e: unknown) => e === own);
+    await assert.rejects(b.submit(input(7, 1), 1, { deadline: soon() }), (err: unknown) => err === own);
     model.failWhen = undefined;
     const after = await Promise.all([3, 4].map((id) => b.submit(input(id, 2), 2, { deadline: soon() })));
     assertOwnRows(after[0]!, 3, 2);
     assertOwnRows(after[1]!, 4, 2);
-    assert.deepEqual(model.batchRows, [3, 1, 4]);
+    assert.deepEqual(model.batchRows.slice(4), [1, 4]);
+  });
+
+  it('stops merging for good when a merged run fails and each of its requests succeeds alone', async () => {
+    const model = new FakeModel();
+    const stopped: string[] = [];
+    const b = batcher(model, { onMergeStopped: (r) => stopped.push(r) });
+    // a graph whose batch dimension is 1 inside, whatever its signature says
+    model.failWhen = (ids) => (ids.length > 1 ? new Error('Reshape: input has 8 elements, shape asks for 4') : undefined);
+    const first = await Promise.all([1, 2, 3].map((id) => b.submit(input(id, 1), 1, { deadline: soon() })));
+    first.forEach((r, i) => assertOwnRows(r, i + 1, 1));
+    assert.deepEqual(model.batchRows, [3, 1, 1, 1]);
+    assert.equal(stopped.length, 1);
+    assert.match(stopped[0]!, /3 merged requests failed \(.*Reshape.*\) and each of them succeeded alone/);
+    assert.equal(b.stats().mergeStopped, stopped[0]);
+    // from now on every request runs alone, and the model is never asked for a batch again
+    const later = await Promise.all([4, 5].map((id) => b.submit(input(id, 1), 1, { deadline: soon() })));
+    later.forEach((r, i) => assertOwnRows(r, i + 4, 1));
+    assert.deepEqual(model.batchRows.slice(4), [1, 1]);
+    assert.equal(stopped.length, 1);
   });
 
   it('falls back to one run per request when an output cannot be split, and stops merging for it', async () => {

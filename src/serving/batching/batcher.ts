@@ -66,6 +66,8 @@ export interface DynamicBatcherOptions extends DirectRunnerOptions {
   maxQueueDelayMs: number;
   /** Batch sizes (rows) the model runs best at; a queue that can form one sends it without waiting. */
   preferredBatchSizes?: number[];
+  /** Called once, with the reason, if merging stops for good (see DynamicBatcher). */
+  onMergeStopped?: (reason: string) => void;
 }
 
 /** A queued request. Also its node in the runner's queue, a doubly-linked list so removal is O(1). */
@@ -292,18 +294,19 @@ abstract class QueueingRunner implements InferenceRunner {
       });
   }
 
-  /** Runs one request by itself; `release` (when given) is called before it is answered. */
-  protected async runAlone(m: Pending, release?: () => void): Promise<void> {
+  /** Runs one request by itself; `release` (when given) is called before it is answered. False when the run failed. */
+  protected async runAlone(m: Pending, release?: () => void): Promise<boolean> {
     let result: TensorMap;
     try {
       result = await this.run(m.inputs, m.outputs);
     } catch (e) {
       release?.();
       this.fail(m, wrapRunError(e));
-      return;
+      return false;
     }
     release?.();
     this.succeed(m, result);
+    return true;
   }
 
   /** Drops a request whose deadline has passed: from the queue, or, if running, by answering now. */
@@ -407,6 +410,8 @@ export class DirectRunner extends QueueingRunner {
 
 /** Requests that can share a run: while planning, the members gathered so far. */
 interface Group {
+  /** null: a request that runs alone. */
+  key: string | null;
   members: Pending[];
   rows: number;
   /** No further request can join: maxBatchSize reached, or the next one in line would overflow it. */
@@ -424,7 +429,11 @@ interface Group {
  *  - at once when it is full (maxBatchSize rows, or the next request in line would not fit);
  *  - at once, cut to that size, when its leading requests add up to a preferred batch size: the largest
  *    such size the queue can form now is taken rather than held back for a larger one that may never come;
- *  - when its oldest request has waited maxQueueDelayMs;
+ *  - when its oldest request has waited maxQueueDelayMs, and no run of requests like its own (same merge
+ *    key) is in flight: while one is, the requests that could have joined it gather for the next, which
+ *    starts as that run ends. With maxQueueDelayMs 0 (the default) this is all the waiting there is: the
+ *    runtime executes runs one after another anyway, so a request waits for the run ahead of it either way,
+ *    and the requests that arrive meanwhile share the next run instead of queueing one run each;
  *  - at once when it arrived at an idle batcher (nothing queued, nothing running), so light load never pays
  *    the delay: there is no run to wait behind and no sign that company is coming;
  *  - at once while draining.
@@ -433,7 +442,10 @@ interface Group {
  *
  * A request with more rows than maxBatchSize, or whose tensors are not well-formed for concatenation (no
  * first dimension, first dimension other than `rows`, wrong array type or length), runs alone, so it can
- * never spoil someone else's batch; the runtime reports what is wrong with it.
+ * never spoil someone else's batch; the runtime reports what is wrong with it. A merged run that fails is
+ * retried request by request in the same slot, so a failure reaches only the requests that fail alone (a
+ * bad value in one request, say); when none of them does, merging itself is what fails, and it stops for
+ * good in this batcher (onMergeStopped, stats().mergeStopped).
  *
  * Outputs are split back by each request's row count. A caller's numeric outputs are views into the
  * batch's output arrays (see splitTensor): nothing is copied, and a batch's buffers stay alive until every
@@ -450,6 +462,11 @@ export class DynamicBatcher extends QueueingRunner {
   /** Sizes above maxBatchSize are dropped: no batch can reach them. */
   private readonly preferred: ReadonlySet<number>;
   private readonly unsplittable = new Set<string>();
+  /** Merge keys with a run in flight, and how many: a group that could join such a run waits for it to end. */
+  private readonly runningKeys = new Map<string, number>();
+  private readonly onMergeStopped: ((reason: string) => void) | undefined;
+  /** Why merging stopped for good; null while it is on. */
+  private mergeStopped: string | null = null;
   private pumpScheduled = false;
   private delayTimer: NodeJS.Timeout | undefined;
   private idleArrival = false;
@@ -463,6 +480,7 @@ export class DynamicBatcher extends QueueingRunner {
     this.maxQueueDelayMs = options.maxQueueDelayMs;
     const preferred = (options.preferredBatchSizes ?? []).map((s) => checkCount('preferredBatchSizes[]', s, 1));
     this.preferred = new Set(preferred.filter((s) => s <= this.maxBatchSize));
+    this.onMergeStopped = options.onMergeStopped;
   }
 
   protected mergeKey(inputs: TensorMap, rows: number, outputs: string[] | undefined): string | null {
@@ -537,12 +555,12 @@ export class DynamicBatcher extends QueueingRunner {
       }
       let g: Group | undefined;
       if (p.key === null || this.blocked(p.outputs)) {
-        g = { members: [p], rows: p.rows, full: true, oldest: p.enqueuedAt };
+        g = { key: null, members: [p], rows: p.rows, full: true, oldest: p.enqueuedAt };
         order.push(g);
       } else {
         g = groups.get(p.key);
         if (g === undefined) {
-          g = { members: [], rows: 0, full: false, oldest: p.enqueuedAt };
+          g = { key: p.key, members: [], rows: 0, full: false, oldest: p.enqueuedAt };
           groups.set(p.key, g);
           order.push(g);
         }
@@ -564,7 +582,10 @@ export class DynamicBatcher extends QueueingRunner {
     for (const g of order) {
       const cut = this.preferredCut(g.members);
       if (cut > 0) return { batch: g.members.slice(0, cut) };
-      if (g.full || noWait || now - g.oldest >= this.maxQueueDelayMs) return { batch: g.members };
+      if (g.full || noWait) return { batch: g.members };
+      // the end of that run plans the queue again
+      if (g.key !== null && this.runningKeys.has(g.key)) continue;
+      if (now - g.oldest >= this.maxQueueDelayMs) return { batch: g.members };
       const due = g.oldest + this.maxQueueDelayMs;
       if (wakeAt === undefined || due < wakeAt) wakeAt = due;
     }
@@ -584,11 +605,25 @@ export class DynamicBatcher extends QueueingRunner {
   }
 
   private blocked(outputs: string[] | undefined): boolean {
+    if (this.mergeStopped !== null) return true;
     if (this.unsplittable.size === 0) return false;
     return outputs === undefined || outputs.some((o) => this.unsplittable.has(o));
   }
 
   protected async process(members: Pending[], release: () => void): Promise<void> {
+    const key = members[0]!.key;
+    if (key === null) return this.processGroup(members, release);
+    this.runningKeys.set(key, (this.runningKeys.get(key) ?? 0) + 1);
+    try {
+      await this.processGroup(members, release);
+    } finally {
+      const n = this.runningKeys.get(key)! - 1;
+      if (n === 0) this.runningKeys.delete(key);
+      else this.runningKeys.set(key, n);
+    }
+  }
+
+  private async processGroup(members: Pending[], release: () => void): Promise<void> {
     const head = members[0]!;
     if (members.length === 1) {
       await this.runAlone(head, release);
@@ -600,9 +635,22 @@ export class DynamicBatcher extends QueueingRunner {
       for (const name of Object.keys(head.inputs)) merged[name] = concatTensors(members.map((m) => m.inputs[name]!));
       result = await this.run(merged, head.outputs);
     } catch (e) {
-      release();
-      const err = wrapRunError(e);
-      for (const m of members) this.fail(m, err);
+      // Each request is retried alone, so one request's bad values fail that request only. If every one of
+      // them then succeeds, the model fails on batches it accepts by its signature (a first dimension fixed
+      // inside the graph, say): merging stops for good rather than doubling the cost of every batch.
+      const left = members.filter((m) => m.state === 'running');
+      let failed = 0;
+      for (let i = 0; i < left.length; i++) {
+        if (left[i]!.state === 'running' && !(await this.runAlone(left[i]!, i === left.length - 1 ? release : undefined))) failed++;
+      }
+      if (failed === 0 && left.length > 1 && this.mergeStopped === null) {
+        this.mergeStopped = `a run of ${members.length} merged requests failed (${e instanceof Error ? e.message : String(e)}) and each of them succeeded alone`;
+        try {
+          this.onMergeStopped?.(this.mergeStopped);
+        } catch {
+          // a logging callback must not take serving down with it
+        }
+      }
       return;
     }
     const rows = members.map((m) => m.rows);
@@ -629,8 +677,11 @@ export class DynamicBatcher extends QueueingRunner {
     for (let i = 0; i < members.length; i++) this.succeed(members[i]!, answers[i]!);
   }
 
-  /** Plus whether batching is still on for any output set: it goes off per output once one cannot be split. */
-  override stats(): RunnerStats & { unsplittableOutputs: string[] } {
-    return { ...super.stats(), unsplittableOutputs: [...this.unsplittable] };
+  /**
+   * Plus whether batching is still on: it goes off per output once one cannot be split, and altogether
+   * (`mergeStopped` says why) once merged runs fail where their requests alone do not.
+   */
+  override stats(): RunnerStats & { unsplittableOutputs: string[]; mergeStopped: string | null } {
+    return { ...super.stats(), unsplittableOutputs: [...this.unsplittable], mergeStopped: this.mergeStopped };
   }
 }
