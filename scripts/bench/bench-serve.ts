@@ -3,7 +3,7 @@
 // overhead: (a) a bare Fastify + onnxruntime-node server and (b) Modelgate with its defaults (auth, validation,
 //   metrics, request logs on), both serving the example weather model, loaded in turn with autocannon at 32
 //   connections, alternating, several rounds; prints medians of requests/s, p50 and p99 and the ratios.
-// batching: Modelgate with dynamic batching on vs off, 64 connections, single-row requests, on an MLP whose
+// batching: Modelgate with dynamic batching off, with its defaults (on, no queue delay) and on with a 2 ms delay, 64 connections, single-row requests, on an MLP whose
 //   weights do not fit in the CPU caches, so the cost is per call (a pass over the weights), not per row.
 // deployment: one Modelgate, the same model called through its implicit endpoint and through a deployment
 //   (stable 90% / canary 10% by a sticky hash of a per-request user id, one targeting rule), alternating:
@@ -196,37 +196,36 @@ async function batching(): Promise<void> {
   const model = join(dir, 'mlp.onnx');
   mlpModel(model);
   const body = JSON.stringify({ inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 1024], data: Array.from({ length: 1024 }, (_, i) => (i % 17) / 17) }] });
-  const on = await prepareHome('mlp', model, 'serving:\n  models:\n    mlp:\n      batching: { enabled: true, maxBatchSize: 64, maxQueueDelayMs: 2 }\n');
-  const off = await prepareHome('mlp', model);
-  const a: Figures[] = [];
-  const b: Figures[] = [];
+  // off; the defaults (on, merging what is waiting, no delay); on with a 2 ms queue delay
+  const arms = [
+    { name: 'batching off', home: await prepareHome('mlp', model, 'serving:\n  models:\n    mlp:\n      batching: { enabled: false }\n'), figures: [] as Figures[] },
+    { name: 'defaults (32, 0 ms)', home: await prepareHome('mlp', model), figures: [] as Figures[] },
+    { name: 'batching on (64, 2 ms)', home: await prepareHome('mlp', model, 'serving:\n  models:\n    mlp:\n      batching: { enabled: true, maxBatchSize: 64, maxQueueDelayMs: 2 }\n'), figures: [] as Figures[] },
+  ];
   try {
     for (let r = 0; r < rounds; r++) {
-      // one server at a time, so each has both cores
-      for (const which of r % 2 === 0 ? ['off', 'on'] : ['on', 'off']) {
-        const home = which === 'on' ? on.home : off.home;
-        const s = await startModelgate(home, 18083);
+      // one server at a time, so each has both cores; the order turns each round
+      for (let i = 0; i < arms.length; i++) {
+        const arm = arms[(i + r) % arms.length]!;
+        const s = await startModelgate(arm.home.home, 18083);
         try {
           await load('http://127.0.0.1:18083/v2/models/mlp/infer', body, s.key, 8).catch(() => undefined);
-          const f = await load('http://127.0.0.1:18083/v2/models/mlp/infer', body, s.key, 64);
-          (which === 'on' ? b : a).push(f);
+          arm.figures.push(await load('http://127.0.0.1:18083/v2/models/mlp/infer', body, s.key, 64));
         } finally {
           await stop(s.proc);
         }
       }
-      console.log(`round ${r + 1}: unbatched ${a[a.length - 1]!.rps.toFixed(0)} req/s, batched ${b[b.length - 1]!.rps.toFixed(0)} req/s`);
+      console.log(`round ${r + 1}: ${arms.map((a) => `${a.name} ${a.figures[a.figures.length - 1]!.rps.toFixed(0)} req/s`).join(', ')}`);
     }
   } finally {
-    on.cleanup();
-    off.cleanup();
+    for (const a of arms) a.home.cleanup();
     rmSync(dir, { recursive: true, force: true });
   }
-  const ma = summarise(a);
-  const mb = summarise(b);
+  const [off, defaults, delayed] = arms.map((a) => summarise(a.figures)) as [Figures, Figures, Figures];
   console.log(`\nbatching: MLP 1024→4096→4096→10 (80 MB of weights), 1 row per request, 64 connections, ${duration}s × ${rounds} rounds (medians)`);
-  console.log(row('batching off', ma));
-  console.log(row('batching on (64, 2 ms)', mb));
-  console.log(`ratio: throughput ${(mb.rps / ma.rps).toFixed(2)}× (target ≥ 2), p99 ${(mb.p99 / ma.p99).toFixed(2)}×`);
+  for (const a of arms) console.log(row(a.name, summarise(a.figures)));
+  console.log(`ratio, 2 ms delay / off: throughput ${(delayed.rps / off.rps).toFixed(2)}× (target ≥ 2), p99 ${(delayed.p99 / off.p99).toFixed(2)}×`);
+  console.log(`ratio, defaults / off: throughput ${(defaults.rps / off.rps).toFixed(2)}×, p99 ${(defaults.p99 / off.p99).toFixed(2)}×`);
 }
 
 async function deployment(): Promise<void> {
