@@ -3,8 +3,9 @@
 // overhead: (a) a bare Fastify + onnxruntime-node server and (b) Modelgate with its defaults (auth, validation,
 //   metrics, request logs on), both serving the example weather model, loaded in turn with autocannon at 32
 //   connections, alternating, several rounds; prints medians of requests/s, p50 and p99 and the ratios.
-// batching: Modelgate with dynamic batching off, with its defaults (on, no queue delay) and on with a 2 ms delay, 64 connections, single-row requests, on an MLP whose
-//   weights do not fit in the CPU caches, so the cost is per call (a pass over the weights), not per row.
+// batching: Modelgate with dynamic batching off, with its defaults (on, no queue delay) and with a 2 ms delay,
+//   64 connections, single-row requests, on an MLP whose weights do not fit in the CPU caches, so the cost is
+//   per call (a pass over the weights), not per row.
 // deployment: one Modelgate, the same model called through its implicit endpoint and through a deployment
 //   (stable 90% / canary 10% by a sticky hash of a per-request user id, one targeting rule), alternating:
 //   what the traffic policy costs per request.
@@ -12,7 +13,8 @@
 //   monitoring off and one with its defaults on (prediction records, profiles of inputs and outputs against the
 //   reference, a 1% redacted payload sample, data-quality checks), alternating: what monitoring costs, and
 //   whether a monitored deployment stays within the serving bounds (≥ 0.9× the bare throughput, p99 ≤ 1.25×).
-//   --compare-config FILE adds a second Modelgate with FILE as its modelgate.yaml, its monitored deployment in the same rotation.
+//   --compare-config FILE adds a second Modelgate with FILE as its modelgate.yaml, its monitored deployment in
+//   the same rotation (e.g. `serving: { batching: { enabled: false } }` against the defaults).
 // Servers run as child processes; autocannon runs in this process. Figures depend on the machine: quote ratios.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -313,10 +315,10 @@ async function monitoring(): Promise<void> {
   const altHome = altConfig ? await monitoringHome(model, reference) : undefined;
   const alt = altHome ? await startModelgate(altHome, 18087, { MODELGATE_CONFIG: altConfig! }) : undefined;
   const targets: Record<string, { url: string; key: string | undefined; figures: Figures[]; pid: number; cpu: number[]; loop: number[] }> = {
-    bare: { url: 'http://127.0.0.1:18085/v2/models/weather/infer', key: undefined as string | undefined, figures: [] as Figures[], pid: bare.pid!, cpu: [] as number[], loop: [] as number[] },
-    endpoint: { url: 'http://127.0.0.1:18086/v2/models/weather/infer', key: mg.key, figures: [] as Figures[], pid: mg.proc.pid!, cpu: [] as number[], loop: [] as number[] },
-    off: { url: 'http://127.0.0.1:18086/v2/models/plain/infer', key: mg.key, figures: [] as Figures[], pid: mg.proc.pid!, cpu: [] as number[], loop: [] as number[] },
-    on: { url: 'http://127.0.0.1:18086/v2/models/watched/infer', key: mg.key, figures: [] as Figures[], pid: mg.proc.pid!, cpu: [] as number[], loop: [] as number[] },
+    bare: { url: 'http://127.0.0.1:18085/v2/models/weather/infer', key: undefined, figures: [], pid: bare.pid!, cpu: [], loop: [] },
+    endpoint: { url: 'http://127.0.0.1:18086/v2/models/weather/infer', key: mg.key, figures: [], pid: mg.proc.pid!, cpu: [], loop: [] },
+    off: { url: 'http://127.0.0.1:18086/v2/models/plain/infer', key: mg.key, figures: [], pid: mg.proc.pid!, cpu: [], loop: [] },
+    on: { url: 'http://127.0.0.1:18086/v2/models/watched/infer', key: mg.key, figures: [], pid: mg.proc.pid!, cpu: [], loop: [] },
   };
   if (alt) targets.alt = { url: 'http://127.0.0.1:18087/v2/models/watched/infer', key: alt.key, figures: [], pid: alt.proc.pid!, cpu: [], loop: [] };
   const names = Object.keys(targets);
