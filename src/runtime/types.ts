@@ -33,6 +33,13 @@ export interface RuntimeDescription {
 
 export interface ModelRuntime {
   readonly signature: Signature;
+  /**
+   * True when the runtime executes one run at a time however many are handed to it (onnxruntime-node runs a
+   * session on the event loop): a batcher then gathers requests behind a run of their kind instead of
+   * starting runs beside it, which would only queue. Absent or false: runs may overlap (a js model's async
+   * predict), so they start as slots allow.
+   */
+  readonly runsInSeries?: boolean;
   /** Runs a few representative inputs so the first real request does not pay for lazy initialisation. */
   warmup(): Promise<void>;
   /** `outputs` selects which outputs to compute (default all). Rejects with a ModelgateError on failure. */

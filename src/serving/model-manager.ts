@@ -375,6 +375,7 @@ export class ModelManager {
           maxQueueSize: s.maxQueueSize,
           maxConcurrentRuns: s.maxConcurrentRuns,
           onBatch,
+          gatherBehindRuns: runtime.runsInSeries === true,
           onMergeStopped: (reason) =>
             this.deps.logger.warn({ model, version, reason }, 'batching stopped for this version: merged runs fail where single requests succeed. Set serving.models.<model>.batching.enabled: false to silence this'),
         }),

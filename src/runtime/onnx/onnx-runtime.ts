@@ -48,6 +48,7 @@ export async function createOnnxRuntime(bytes: Uint8Array, signature: Signature,
 
   return {
     signature,
+    runsInSeries: true,
     async warmup() {
       const inputs: TensorMap = {};
       for (const spec of signature.inputs) inputs[spec.name] = zeros(spec);

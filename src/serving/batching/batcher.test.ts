@@ -171,7 +171,7 @@ describe('DynamicBatcher', () => {
 
   it('with no delay, gathers requests behind a run of their kind in flight, even with run slots free', async () => {
     const model = new FakeModel();
-    const b = batcher(model, { maxQueueDelayMs: 0, maxConcurrentRuns: 8 });
+    const b = batcher(model, { maxQueueDelayMs: 0, maxConcurrentRuns: 8, gatherBehindRuns: true });
     const { blocker } = await occupy(b, model);
     // one per turn, as requests reach a server: each finds seven slots free and still waits
     const waiting: Promise<TensorMap>[] = [];
@@ -191,6 +191,21 @@ describe('DynamicBatcher', () => {
     await until(() => model.calls.length === 4, 'the other kind to start beside the blocker');
     model.open();
     await Promise.all([blocker2, other]);
+  });
+
+  it('with no delay and runs that may overlap, starts each request beside the run in flight', async () => {
+    const model = new FakeModel();
+    const b = batcher(model, { maxQueueDelayMs: 0, maxConcurrentRuns: 8 });
+    const { blocker } = await occupy(b, model);
+    const started: Promise<TensorMap>[] = [];
+    for (let id = 1; id <= 3; id++) {
+      started.push(b.submit(input(id, 1), 1, { deadline: soon() }));
+      await until(() => model.calls.length === id + 1, `request ${id} to start`);
+    }
+    model.open();
+    const results = await Promise.all([blocker, ...started]);
+    results.slice(1).forEach((r, i) => assertOwnRows(r, i + 1, 1));
+    assert.deepEqual(model.batchRows, [1, 1, 1, 1]);
   });
 
   it('runs a request arriving at an idle batcher at once, whatever the delay', async () => {

@@ -66,6 +66,11 @@ export interface DynamicBatcherOptions extends DirectRunnerOptions {
   maxQueueDelayMs: number;
   /** Batch sizes (rows) the model runs best at; a queue that can form one sends it without waiting. */
   preferredBatchSizes?: number[];
+  /**
+   * The runtime executes one run at a time (ModelRuntime.runsInSeries): a group that could join a run in
+   * flight waits for it to end rather than starting beside it. Default false.
+   */
+  gatherBehindRuns?: boolean;
   /** Called once, with the reason, if merging stops for good (see DynamicBatcher). */
   onMergeStopped?: (reason: string) => void;
 }
@@ -429,11 +434,13 @@ interface Group {
  *  - at once when it is full (maxBatchSize rows, or the next request in line would not fit);
  *  - at once, cut to that size, when its leading requests add up to a preferred batch size: the largest
  *    such size the queue can form now is taken rather than held back for a larger one that may never come;
- *  - when its oldest request has waited maxQueueDelayMs, and no run of requests like its own (same merge
- *    key) is in flight: while one is, the requests that could have joined it gather for the next, which
- *    starts as that run ends. With maxQueueDelayMs 0 (the default) this is all the waiting there is: the
- *    runtime executes runs one after another anyway, so a request waits for the run ahead of it either way,
- *    and the requests that arrive meanwhile share the next run instead of queueing one run each;
+ *  - when its oldest request has waited maxQueueDelayMs and, with gatherBehindRuns, no run of requests
+ *    like its own (same merge key) is in flight: while one is, the requests that could have joined it
+ *    gather for the next, which starts as that run ends. With maxQueueDelayMs 0 (the default) this is all
+ *    the waiting there is: a runtime that executes runs one after another (onnxruntime-node) makes a
+ *    request wait for the run ahead of it either way, and the requests that arrive meanwhile share the next
+ *    run instead of queueing one run each. A runtime whose runs overlap (a js model's async predict) does
+ *    not gather: its groups start as slots allow;
  *  - at once when it arrived at an idle batcher (nothing queued, nothing running), so light load never pays
  *    the delay: there is no run to wait behind and no sign that company is coming;
  *  - at once while draining.
@@ -464,6 +471,7 @@ export class DynamicBatcher extends QueueingRunner {
   private readonly unsplittable = new Set<string>();
   /** Merge keys with a run in flight, and how many: a group that could join such a run waits for it to end. */
   private readonly runningKeys = new Map<string, number>();
+  private readonly gatherBehindRuns: boolean;
   private readonly onMergeStopped: ((reason: string) => void) | undefined;
   /** Why merging stopped for good; null while it is on. */
   private mergeStopped: string | null = null;
@@ -481,6 +489,7 @@ export class DynamicBatcher extends QueueingRunner {
     const preferred = (options.preferredBatchSizes ?? []).map((s) => checkCount('preferredBatchSizes[]', s, 1));
     this.preferred = new Set(preferred.filter((s) => s <= this.maxBatchSize));
     this.onMergeStopped = options.onMergeStopped;
+    this.gatherBehindRuns = options.gatherBehindRuns ?? false;
   }
 
   protected mergeKey(inputs: TensorMap, rows: number, outputs: string[] | undefined): string | null {
@@ -612,7 +621,7 @@ export class DynamicBatcher extends QueueingRunner {
 
   protected async process(members: Pending[], release: () => void): Promise<void> {
     const key = members[0]!.key;
-    if (key === null) return this.processGroup(members, release);
+    if (key === null || !this.gatherBehindRuns) return this.processGroup(members, release);
     this.runningKeys.set(key, (this.runningKeys.get(key) ?? 0) + 1);
     try {
       await this.processGroup(members, release);
