@@ -287,6 +287,7 @@ for (const [label, batching] of [
     const metrics = await (await fetch(`${t.server.url}/metrics`)).text();
     const count = Number(/modelgate_batch_size_count\{[^}]*model="weather"[^}]*\} (\d+)/.exec(metrics)?.[1]);
     const rows = Number(/modelgate_batch_size_sum\{[^}]*model="weather"[^}]*\} (\d+)/.exec(metrics)?.[1]);
+    assert.match(metrics, /modelgate_batching_merging\{model="weather",version="1"\} 1\n/);
     // the warm-up run is not counted; every request's rows are, once
     assert.equal(rows, requests.reduce((n, r) => n + r.length, 0));
     assert.ok(count > 0 && count <= requests.length, `at most one run per request (${requests.length} requests in ${count} runs)`);

@@ -31,7 +31,10 @@ export function createGateway(ctx: AppContext, salt: string): Gateway {
   const metrics = createMetrics({ version });
   const manager = new ModelManager({ config: ctx.config, store: ctx.store, registry: ctx.registry, logger: ctx.logger, metrics });
   metrics.setQueueDepthSource(() =>
-    manager.loadedVersions().filter((lv) => lv.runner).map((lv) => ({ model: lv.model, version: String(lv.version), depth: lv.runner!.stats().queuedRequests })),
+    manager.loadedVersions().filter((lv) => lv.runner).map((lv) => {
+      const s = lv.runner!.stats();
+      return { model: lv.model, version: String(lv.version), depth: s.queuedRequests, merging: s.merging };
+    }),
   );
   const router = new DeploymentRouter({ config: ctx.config, store: ctx.store, manager, logger: ctx.logger });
   const r = ctx.config.rollout;

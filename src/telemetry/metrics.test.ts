@@ -47,8 +47,8 @@ function exercise(m: ReturnType<typeof createMetrics>): void {
   m.modelUnloaded('iris', '1', 'js');
   m.modelLoadFailed('broken', 2);
   m.setQueueDepthSource(() => [
-    { model: 'resnet', version: 3, depth: 4 },
-    { model: 'iris', version: undefined, depth: 0 },
+    { model: 'resnet', version: 3, depth: 4, merging: true },
+    { model: 'iris', version: undefined, depth: 0, merging: false },
   ]);
 }
 
@@ -112,6 +112,8 @@ test('model lifecycle, queue depth and build info', async () => {
   assert.equal(valueOf(text, 'modelgate_build_info{version="9.9.9"}'), 1);
   assert.equal(valueOf(text, 'modelgate_queue_depth{model="resnet",version="3"}'), 4);
   assert.equal(valueOf(text, 'modelgate_queue_depth{model="iris",version="none"}'), 0);
+  assert.equal(valueOf(text, 'modelgate_batching_merging{model="resnet",version="3"}'), 1);
+  assert.equal(valueOf(text, 'modelgate_batching_merging{model="iris",version="none"}'), 0);
 
   // The source is read at every scrape: a model that left the serving layer leaves the gauge.
   let depth = 7;
@@ -120,12 +122,14 @@ test('model lifecycle, queue depth and build info', async () => {
   text = await m.metricsText();
   assert.equal(valueOf(text, 'modelgate_queue_depth{model="resnet",version="3"}'), 2);
   assert.equal(lines(text, 'modelgate_queue_depth').length, 1);
+  assert.equal(lines(text, 'modelgate_batching_merging').length, 0, 'not reported when the source leaves it out');
 
   m.setQueueDepthSource(() => {
     throw new Error('serving layer bug');
   });
   text = await m.metricsText();
   assert.equal(lines(text, 'modelgate_queue_depth').length, 0);
+  assert.equal(lines(text, 'modelgate_batching_merging').length, 0);
   assert.equal(valueOf(text, 'modelgate_build_info{version="9.9.9"}'), 1, 'a failing source must not break the scrape');
 });
 

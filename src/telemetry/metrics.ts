@@ -285,6 +285,8 @@ export interface QueueDepthSample {
   version: VersionLabel;
   /** Requests waiting for this model version right now. */
   depth: number;
+  /** Whether its requests are merged into shared runs (batching on and not stopped); absent: not reported. */
+  merging?: boolean;
 }
 
 export interface MetricsOptions {
@@ -401,6 +403,24 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
         }
       } catch {
         // A failing source must not take every other metric down with it: the scrape goes on without queue depth.
+        this.reset();
+      }
+    },
+  });
+
+  new Gauge({
+    name: `${prefix}batching_merging`,
+    help: 'Whether a model version merges concurrent requests into shared runs right now: 1, or 0 when batching is off for it or stopped because merged runs failed where single requests succeeded (the log says why).',
+    labelNames: ['model', 'version'] as const,
+    registers,
+    collect() {
+      this.reset();
+      if (queueDepthSource === null) return;
+      try {
+        for (const { model, version, merging } of queueDepthSource()) {
+          if (merging !== undefined) this.set({ model, version: versionLabel(version) }, merging ? 1 : 0);
+        }
+      } catch {
         this.reset();
       }
     },

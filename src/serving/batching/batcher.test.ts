@@ -234,7 +234,7 @@ describe('DynamicBatcher', () => {
       assert.equal(e.status, 503);
       assert.ok(typeof e.details?.retryAfterSeconds === 'number' && (e.details.retryAfterSeconds as number) >= 1);
     }
-    assert.deepEqual({ ...b.stats(), unsplittableOutputs: undefined }, { queuedRequests: 3, queuedRows: 3, inFlightRuns: 1, inFlightRequests: 1, draining: false, unsplittableOutputs: undefined, mergeStopped: null });
+    assert.deepEqual({ ...b.stats(), unsplittableOutputs: undefined }, { queuedRequests: 3, queuedRows: 3, inFlightRuns: 1, inFlightRequests: 1, draining: false, merging: true, unsplittableOutputs: undefined, mergeStopped: null });
     assert.equal(timers(), timersBefore);
     model.open();
     await blocker;
@@ -317,6 +317,7 @@ describe('DynamicBatcher', () => {
     assert.equal(stopped.length, 1);
     assert.match(stopped[0]!, /3 merged requests failed \(.*Reshape.*\) and each of them succeeded alone/);
     assert.equal(b.stats().mergeStopped, stopped[0]);
+    assert.equal(b.stats().merging, false);
     // from now on every request runs alone, and the model is never asked for a batch again
     const later = await Promise.all([4, 5].map((id) => b.submit(input(id, 1), 1, { deadline: soon() })));
     later.forEach((r, i) => assertOwnRows(r, i + 4, 1));
@@ -510,7 +511,7 @@ describe('DirectRunner', () => {
     assert.equal(full.code, 'MG_ERR_INFER_QUEUE_FULL');
     assert.ok((full.details!.retryAfterSeconds as number) >= 1);
     await assert.rejects(late, isCode('MG_ERR_INFER_DEADLINE_EXCEEDED'));
-    assert.deepEqual(r.stats(), { queuedRequests: 1, queuedRows: 1, inFlightRuns: 1, inFlightRequests: 1, draining: false });
+    assert.deepEqual(r.stats(), { queuedRequests: 1, queuedRows: 1, inFlightRuns: 1, inFlightRequests: 1, draining: false, merging: false });
     model.failWhen = (ids) => (ids.includes(200) ? new TypeError('bad feed') : undefined);
     const drained = r.drain();
     await assert.rejects(r.submit(input(4, 1), 1, { deadline: soon() }), isCode('MG_ERR_INFER_SHUTTING_DOWN'));

@@ -37,6 +37,8 @@ export interface RunnerStats {
   /** Requests taking part in those calls. */
   inFlightRequests: number;
   draining: boolean;
+  /** Requests are merged into shared runs: never for DirectRunner; for DynamicBatcher until merging stops. */
+  merging: boolean;
 }
 
 /** What DynamicBatcher and DirectRunner have in common, so callers can hold either. */
@@ -237,6 +239,7 @@ abstract class QueueingRunner implements InferenceRunner {
       inFlightRuns: this.inFlightRuns,
       inFlightRequests: this.inFlightRequests,
       draining: this.draining,
+      merging: false,
     };
   }
 
@@ -691,6 +694,6 @@ export class DynamicBatcher extends QueueingRunner {
    * (`mergeStopped` says why) once merged runs fail where their requests alone do not.
    */
   override stats(): RunnerStats & { unsplittableOutputs: string[]; mergeStopped: string | null } {
-    return { ...super.stats(), unsplittableOutputs: [...this.unsplittable], mergeStopped: this.mergeStopped };
+    return { ...super.stats(), merging: this.mergeStopped === null, unsplittableOutputs: [...this.unsplittable], mergeStopped: this.mergeStopped };
   }
 }
