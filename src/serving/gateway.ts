@@ -30,7 +30,7 @@ export function createGateway(ctx: AppContext, salt: string): Gateway {
   const version = (JSON.parse(readFileSync(packagePath('package.json'), 'utf8')) as { version: string }).version;
   const metrics = createMetrics({ version });
   const manager = new ModelManager({ config: ctx.config, store: ctx.store, registry: ctx.registry, logger: ctx.logger, metrics });
-  metrics.setQueueDepthSource(() =>
+  metrics.setVersionSource(() =>
     manager.loadedVersions().filter((lv) => lv.runner).map((lv) => {
       const s = lv.runner!.stats();
       return { model: lv.model, version: String(lv.version), depth: s.queuedRequests, merging: s.merging };

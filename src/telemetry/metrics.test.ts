@@ -46,7 +46,7 @@ function exercise(m: ReturnType<typeof createMetrics>): void {
   m.modelLoaded('iris', '1', 'js', 0.04);
   m.modelUnloaded('iris', '1', 'js');
   m.modelLoadFailed('broken', 2);
-  m.setQueueDepthSource(() => [
+  m.setVersionSource(() => [
     { model: 'resnet', version: 3, depth: 4, merging: true },
     { model: 'iris', version: undefined, depth: 0, merging: false },
   ]);
@@ -117,14 +117,14 @@ test('model lifecycle, queue depth and build info', async () => {
 
   // The source is read at every scrape: a model that left the serving layer leaves the gauge.
   let depth = 7;
-  m.setQueueDepthSource(() => [{ model: 'resnet', version: 3, depth }]);
+  m.setVersionSource(() => [{ model: 'resnet', version: 3, depth }]);
   depth = 2;
   text = await m.metricsText();
   assert.equal(valueOf(text, 'modelgate_queue_depth{model="resnet",version="3"}'), 2);
   assert.equal(lines(text, 'modelgate_queue_depth').length, 1);
   assert.equal(lines(text, 'modelgate_batching_merging').length, 0, 'not reported when the source leaves it out');
 
-  m.setQueueDepthSource(() => {
+  m.setVersionSource(() => {
     throw new Error('serving layer bug');
   });
   text = await m.metricsText();

@@ -280,7 +280,8 @@ class HistogramCollector extends TableCollector {
   }
 }
 
-export interface QueueDepthSample {
+/** What the serving layer reports of one loaded model version at scrape time. */
+export interface VersionSample {
   model: string;
   version: VersionLabel;
   /** Requests waiting for this model version right now. */
@@ -317,8 +318,8 @@ export interface GatewayMetrics {
   modelLoaded(model: string, version: VersionLabel, backend: string, seconds: number): void;
   modelUnloaded(model: string, version: VersionLabel, backend: string): void;
   modelLoadFailed(model: string, version: VersionLabel): void;
-  /** Read at every scrape to fill `queue_depth`; null stops reporting it. */
-  setQueueDepthSource(source: (() => Iterable<QueueDepthSample>) | null): void;
+  /** Read at every scrape to fill `queue_depth` and `batching_merging`; null stops reporting them. */
+  setVersionSource(source: (() => Iterable<VersionSample>) | null): void;
   metricsText(): Promise<string>;
 }
 
@@ -388,43 +389,34 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
   // lists its own metric classes, hence the cast.
   for (const c of collectors) registry.registerMetric(c as unknown as Metric);
 
-  let queueDepthSource: (() => Iterable<QueueDepthSample>) | null = null;
-  new Gauge({
-    name: `${prefix}queue_depth`,
-    help: 'Requests waiting for a model version right now, read from the serving layer at scrape time.',
-    labelNames: ['model', 'version'] as const,
-    registers,
-    collect() {
-      this.reset();
-      if (queueDepthSource === null) return;
-      try {
-        for (const { model, version, depth } of queueDepthSource()) {
-          if (usable(depth)) this.set({ model, version: versionLabel(version) }, depth);
-        }
-      } catch {
-        // A failing source must not take every other metric down with it: the scrape goes on without queue depth.
+  let versionSource: (() => Iterable<VersionSample>) | null = null;
+  /** A gauge per (model, version) read from the serving layer at every scrape; `value` undefined leaves a version out. */
+  const versionGauge = (name: string, help: string, value: (s: VersionSample) => number | undefined) =>
+    new Gauge({
+      name: `${prefix}${name}`,
+      help,
+      labelNames: ['model', 'version'] as const,
+      registers,
+      collect() {
         this.reset();
-      }
-    },
-  });
-
-  new Gauge({
-    name: `${prefix}batching_merging`,
-    help: 'Whether a model version merges concurrent requests into shared runs right now: 1, or 0 when batching is off for it or stopped because merged runs failed where single requests succeeded (the log says why).',
-    labelNames: ['model', 'version'] as const,
-    registers,
-    collect() {
-      this.reset();
-      if (queueDepthSource === null) return;
-      try {
-        for (const { model, version, merging } of queueDepthSource()) {
-          if (merging !== undefined) this.set({ model, version: versionLabel(version) }, merging ? 1 : 0);
+        if (versionSource === null) return;
+        try {
+          for (const s of versionSource()) {
+            const v = value(s);
+            if (v !== undefined) this.set({ model: s.model, version: versionLabel(s.version) }, v);
+          }
+        } catch {
+          // A failing source must not take every other metric down with it: the scrape goes on without these.
+          this.reset();
         }
-      } catch {
-        this.reset();
-      }
-    },
-  });
+      },
+    });
+  versionGauge('queue_depth', 'Requests waiting for a model version right now, read from the serving layer at scrape time.', (s) => (usable(s.depth) ? s.depth : undefined));
+  versionGauge(
+    'batching_merging',
+    'Whether a model version merges concurrent requests into shared runs right now: 1, or 0 when batching is off for it or stopped because merged runs failed where single requests succeeded (the log says why).',
+    (s) => (s.merging === undefined ? undefined : s.merging ? 1 : 0),
+  );
 
   const loadDuration = new Histogram({
     name: `${prefix}model_load_duration_seconds`,
@@ -486,8 +478,8 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
     modelLoadFailed(model, version) {
       loadFailures.inc({ model, version: versionLabel(version) });
     },
-    setQueueDepthSource(source) {
-      queueDepthSource = source;
+    setVersionSource(source) {
+      versionSource = source;
     },
     metricsText() {
       return registry.metrics();
